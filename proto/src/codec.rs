@@ -1,0 +1,123 @@
+//! Body compression for remote-write: snappy *block* format (what remote-write 1.0 sends)
+//! and zstd, each decoded with a ceiling on the decoded size that is checked before any
+//! buffer of that size is allocated.
+
+use crate::prometheus::WriteRequest;
+use prost::Message;
+
+/// How a request body is compressed (`Content-Encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Snappy,
+    Zstd,
+}
+
+impl Encoding {
+    /// Parses a `Content-Encoding` header value; a missing header means snappy, as the
+    /// remote-write 1.0 spec says.
+    pub fn from_header(value: Option<&str>) -> Result<Self, CodecError> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(Encoding::Snappy),
+            Some(v) if v.eq_ignore_ascii_case("snappy") => Ok(Encoding::Snappy),
+            Some(v) if v.eq_ignore_ascii_case("zstd") => Ok(Encoding::Zstd),
+            Some(other) => Err(CodecError::UnsupportedEncoding(other.to_owned())),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("unsupported Content-Encoding {0:?}: send snappy (remote-write 1.0) or zstd")]
+    UnsupportedEncoding(String),
+    #[error("body is not valid snappy block data: {0}")]
+    Snappy(String),
+    #[error("body is not valid zstd data: {0}")]
+    Zstd(String),
+    #[error("decoded body would be {declared} bytes, over the limit of {limit} bytes")]
+    TooLarge { declared: u64, limit: usize },
+    #[error("body is not a valid remote-write WriteRequest: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+}
+
+/// The decoded length a snappy block declares in its header, read without decoding.
+pub fn snappy_declared_len(body: &[u8]) -> Result<usize, CodecError> {
+    snap::raw::decompress_len(body).map_err(|e| CodecError::Snappy(e.to_string()))
+}
+
+/// Compresses `data` in the snappy block format.
+pub fn snappy_compress(data: &[u8]) -> Vec<u8> {
+    // Only fails when the input exceeds snappy's 4 GiB block limit, which batches never do.
+    snap::raw::Encoder::new()
+        .compress_vec(data)
+        .expect("snappy block input under 4 GiB")
+}
+
+/// Decompresses a snappy block, refusing before allocation when the header declares more
+/// than `limit` bytes.
+pub fn snappy_decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {
+    let declared = snappy_declared_len(body)?;
+    if declared > limit {
+        return Err(CodecError::TooLarge {
+            declared: declared as u64,
+            limit,
+        });
+    }
+    snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|e| CodecError::Snappy(e.to_string()))
+}
+
+/// Decompresses a zstd frame, refusing when the frame declares more than `limit` bytes or,
+/// for frames that do not declare their size, as soon as the output passes `limit`.
+pub fn zstd_decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {
+    use std::io::Read;
+    if let Ok(Some(declared)) = zstd::zstd_safe::get_frame_content_size(body)
+        && declared > limit as u64
+    {
+        return Err(CodecError::TooLarge { declared, limit });
+    }
+    let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| CodecError::Zstd(e.to_string()))?;
+    let mut out = Vec::new();
+    let read = decoder
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| CodecError::Zstd(e.to_string()))?;
+    if read > limit {
+        return Err(CodecError::TooLarge {
+            declared: read as u64,
+            limit,
+        });
+    }
+    Ok(out)
+}
+
+/// Compresses with zstd at the default level.
+pub fn zstd_compress(data: &[u8]) -> Vec<u8> {
+    zstd::bulk::compress(data, 0).expect("zstd compression of an in-memory buffer")
+}
+
+/// Decompresses a body according to its encoding.
+pub fn decompress(body: &[u8], encoding: Encoding, limit: usize) -> Result<Vec<u8>, CodecError> {
+    match encoding {
+        Encoding::Snappy => snappy_decompress(body, limit),
+        Encoding::Zstd => zstd_decompress(body, limit),
+    }
+}
+
+/// Encodes a request as a remote-write body (protobuf, then snappy).
+pub fn encode_write_request(request: &WriteRequest) -> Vec<u8> {
+    snappy_compress(&request.encode_to_vec())
+}
+
+/// Decodes a remote-write body.
+pub fn decode_write_request(
+    body: &[u8],
+    encoding: Encoding,
+    limit: usize,
+) -> Result<WriteRequest, CodecError> {
+    let raw = decompress(body, encoding, limit)?;
+    Ok(WriteRequest::decode(raw.as_slice())?)
+}
+
+#[cfg(test)]
+mod tests;

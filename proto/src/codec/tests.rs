@@ -1,0 +1,75 @@
+use super::*;
+use crate::model::MetricFamily;
+use crate::remote_write::to_write_request;
+
+fn sample_request() -> WriteRequest {
+    let mut family = MetricFamily::counter("node_cpu_seconds_total", "CPU time.");
+    for cpu in 0..4 {
+        for mode in ["idle", "user", "system"] {
+            family.push(&[("cpu", &cpu.to_string()), ("mode", mode)], cpu as f64 * 1.5);
+        }
+    }
+    to_write_request(&[family], &[("instance", "h"), ("job", "linux")], 1_700_000_000_000)
+}
+
+#[test]
+fn snappy_round_trip() {
+    let req = sample_request();
+    let body = encode_write_request(&req);
+    let back = decode_write_request(&body, Encoding::Snappy, 1 << 20).unwrap();
+    assert_eq!(back, req);
+}
+
+#[test]
+fn zstd_round_trip() {
+    let req = sample_request();
+    let body = zstd_compress(&req.encode_to_vec());
+    let back = decode_write_request(&body, Encoding::Zstd, 1 << 20).unwrap();
+    assert_eq!(back, req);
+}
+
+#[test]
+fn snappy_header_over_limit_is_refused_before_decoding() {
+    // A header declaring 1 GiB followed by nothing: refused from the header alone.
+    let mut body = Vec::new();
+    let mut n: u64 = 1 << 30;
+    while n >= 0x80 {
+        body.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    body.push(n as u8);
+    match snappy_decompress(&body, 32 << 20) {
+        Err(CodecError::TooLarge { declared, limit }) => {
+            assert_eq!(declared, 1 << 30);
+            assert_eq!(limit, 32 << 20);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}
+
+#[test]
+fn zstd_over_limit_is_refused() {
+    let body = zstd_compress(&vec![0u8; 4096]);
+    assert!(matches!(
+        zstd_decompress(&body, 1024),
+        Err(CodecError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn garbage_and_truncation_are_errors_not_panics() {
+    let body = encode_write_request(&sample_request());
+    for cut in [1, body.len() / 2, body.len() - 1] {
+        assert!(decode_write_request(&body[..cut], Encoding::Snappy, 1 << 20).is_err());
+    }
+    assert!(decode_write_request(b"\xff\xff\xff\xff\xff\xff", Encoding::Snappy, 1 << 20).is_err());
+    assert!(decode_write_request(b"not zstd", Encoding::Zstd, 1 << 20).is_err());
+}
+
+#[test]
+fn content_encoding_header() {
+    assert_eq!(Encoding::from_header(None).unwrap(), Encoding::Snappy);
+    assert_eq!(Encoding::from_header(Some("ZSTD")).unwrap(), Encoding::Zstd);
+    let err = Encoding::from_header(Some("gzip")).unwrap_err().to_string();
+    assert!(err.contains("gzip") && err.contains("snappy"), "{err}");
+}

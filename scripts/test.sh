@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The one test command. As root it installs the Debian packages the tests run against;
+# the tests start those services themselves on free loopback ports in temporary dirs and
+# stop them when done. Then: rustfmt check, clippy, and every test in the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(victoria-metrics curl)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "==> installing ${missing[*]}"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing Debian packages: ${missing[*]}; run this script as root or 'apt-get install ${missing[*]}'" >&2
+    exit 1
+  fi
+fi
+
+# Every temp dir of this run lives under one parent, so whatever a killed test left
+# running (its command line names that dir) is stopped and removed at the end.
+TMPDIR=$(mktemp -d /tmp/peeper-test.XXXXXX)
+export TMPDIR
+cleanup() {
+  pkill -f "$TMPDIR" 2>/dev/null || true
+  rm -rf "$TMPDIR"
+}
+trap cleanup EXIT
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo test"
+cargo test --workspace --locked
