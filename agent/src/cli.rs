@@ -1,0 +1,71 @@
+//! The command line. Every flag has a `PEEPER_*` environment twin (clap reads it) and a key
+//! in the TOML config file (merged in [`crate::config`]); precedence flag > env > file > default.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "peeper-agent", version, about = "Collects host and service metrics and pushes them to a Peeper server or any remote-write receiver.")]
+pub struct Cli {
+    /// TOML config file.
+    #[arg(long, env = "PEEPER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Server base URL (`https://peeper.example.com`); `/api/v1/write` is appended. A URL
+    /// with a path is used as it is, e.g. `http://vm:8428/api/v1/write`.
+    #[arg(long, env = "PEEPER_SERVER_URL", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// File holding the bearer token (the token itself never goes on the command line).
+    #[arg(long, env = "PEEPER_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Extra CA certificate(s), PEM, trusted besides the system roots.
+    #[arg(long, env = "PEEPER_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// This host's name, the `instance` label (default: the hostname).
+    #[arg(long, env = "PEEPER_INSTANCE", value_name = "NAME")]
+    pub instance: Option<String>,
+
+    /// Collection interval, e.g. `15s`, `1m`.
+    #[arg(long, env = "PEEPER_INTERVAL", value_name = "DURATION")]
+    pub interval: Option<String>,
+
+    /// Time one collector may take per cycle before it is abandoned for that cycle.
+    #[arg(long, env = "PEEPER_COLLECT_TIMEOUT", value_name = "DURATION")]
+    pub collect_timeout: Option<String>,
+
+    /// Directory for unsent data.
+    #[arg(long, env = "PEEPER_BUFFER_DIR", value_name = "DIR")]
+    pub buffer_dir: Option<PathBuf>,
+
+    /// Bound on unsent data held by the agent; the oldest is dropped (and counted) past it.
+    #[arg(long, env = "PEEPER_BUFFER_MAX_BYTES", value_name = "BYTES")]
+    pub buffer_max_bytes: Option<u64>,
+
+    /// Transport to the server: `https` (Prometheus remote-write).
+    #[arg(long, env = "PEEPER_TRANSPORT", value_name = "https")]
+    pub transport: Option<String>,
+
+    /// Collect once and exit (with `--print`: print; otherwise push and exit non-zero on failure).
+    #[arg(long)]
+    pub once: bool,
+
+    /// With `--once`: print the Prometheus text exposition to stdout instead of pushing.
+    #[arg(long, requires = "once")]
+    pub print: bool,
+
+    /// Log format on stderr: `text` or `json`. The level comes from `PEEPER_LOG` (e.g. `debug`).
+    #[arg(long, env = "PEEPER_LOG_FORMAT", value_name = "text|json", default_value = "text")]
+    pub log_format: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the effective configuration (secrets left out) and exit.
+    ShowConfig,
+}

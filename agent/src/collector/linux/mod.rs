@@ -1,0 +1,307 @@
+//! The Linux host collector: node_exporter's metric names, types, labels and help texts, read
+//! from `/proc` and `/sys` below the configured root file system.
+//!
+//! Each area (`cpu`, `stat`, `meminfo`, ...) is a file with pure parsers over `&str` and a
+//! function that turns the parsed values into families. This module reads the files (once per
+//! cycle, into reused buffers), times every area and reports node_exporter's own
+//! `node_scrape_collector_success` and `node_scrape_collector_duration_seconds`.
+
+pub mod config;
+mod cpu;
+mod diskstats;
+mod filesystem;
+mod loadavg;
+mod meminfo;
+mod netdev;
+mod pressure;
+mod stat;
+mod time;
+mod uname;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod live_tests;
+#[cfg(test)]
+mod tests;
+
+pub use config::LinuxConfig;
+
+use super::{CollectError, CollectFuture, Collector};
+use peeper_proto::MetricFamily;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Why one area of the collector failed this cycle.
+#[derive(Debug, thiserror::Error)]
+pub enum LinuxError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot parse {file}: {reason}")]
+    Parse { file: &'static str, reason: String },
+    #[error("{0}")]
+    NoData(&'static str),
+}
+
+impl LinuxError {
+    fn parse(file: &'static str, reason: impl Into<String>) -> Self {
+        LinuxError::Parse {
+            file,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The areas in the order they run, with node_exporter's collector names.
+const AREAS: [&str; 10] = [
+    "cpu",
+    "stat",
+    "meminfo",
+    "filesystem",
+    "diskstats",
+    "netdev",
+    "loadavg",
+    "uname",
+    "pressure",
+    "time",
+];
+
+/// Paths of the files read every cycle, built once.
+#[derive(Debug, Clone)]
+struct Paths {
+    rootfs: PathBuf,
+    /// The root as node_exporter's `--path.rootfs`: no trailing slash, `/` for the host root.
+    rootfs_str: String,
+    sys: PathBuf,
+    stat: PathBuf,
+    meminfo: PathBuf,
+    loadavg: PathBuf,
+    diskstats: PathBuf,
+    net_dev: PathBuf,
+    mountinfo_init: PathBuf,
+    mountinfo_self: PathBuf,
+    pressure: PathBuf,
+    kernel: PathBuf,
+}
+
+impl Paths {
+    fn new(rootfs: &Path) -> Self {
+        let proc = rootfs.join("proc");
+        let mut rootfs_str = rootfs.to_string_lossy().into_owned();
+        while rootfs_str.len() > 1 && rootfs_str.ends_with('/') {
+            rootfs_str.pop();
+        }
+        if rootfs_str.is_empty() {
+            rootfs_str.push('/');
+        }
+        Paths {
+            rootfs: rootfs.to_path_buf(),
+            rootfs_str,
+            sys: rootfs.join("sys"),
+            stat: proc.join("stat"),
+            meminfo: proc.join("meminfo"),
+            loadavg: proc.join("loadavg"),
+            diskstats: proc.join("diskstats"),
+            net_dev: proc.join("net/dev"),
+            mountinfo_init: proc.join("1/mountinfo"),
+            mountinfo_self: proc.join("self/mountinfo"),
+            pressure: proc.join("pressure"),
+            kernel: proc.join("sys/kernel"),
+        }
+    }
+
+    fn host_root(&self) -> bool {
+        self.rootfs_str == "/"
+    }
+}
+
+/// Reads a whole file into `buf`, reusing its allocation.
+fn read_into(path: &Path, buf: &mut String) -> Result<(), LinuxError> {
+    buf.clear();
+    let io = |source| LinuxError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    file.read_to_string(buf).map_err(io)?;
+    Ok(())
+}
+
+/// Everything kept between cycles.
+struct State {
+    paths: Paths,
+    buf: String,
+    stat_buf: String,
+    /// Outcome of reading `/proc/stat` this cycle, shared by the `cpu` and `stat` areas.
+    stat_read: Result<(), String>,
+    /// Per area: its failure was logged and it has not recovered since.
+    warned: [bool; AREAS.len()],
+    cpu: cpu::CpuState,
+    meminfo: meminfo::NameCache,
+    filesystem: filesystem::FsState,
+}
+
+impl State {
+    fn new(config: &LinuxConfig) -> Self {
+        State {
+            paths: Paths::new(&config.rootfs),
+            buf: String::with_capacity(8192),
+            stat_buf: String::with_capacity(8192),
+            stat_read: Ok(()),
+            warned: [false; AREAS.len()],
+            cpu: cpu::CpuState::default(),
+            meminfo: meminfo::NameCache::default(),
+            filesystem: filesystem::FsState::default(),
+        }
+    }
+
+    fn collect(&mut self) -> Vec<MetricFamily> {
+        let mut out = Vec::with_capacity(128);
+        let mut duration = MetricFamily::gauge(
+            "node_scrape_collector_duration_seconds",
+            "node_exporter: Duration of a collector scrape.",
+        );
+        let mut success = MetricFamily::gauge(
+            "node_scrape_collector_success",
+            "node_exporter: Whether a collector succeeded.",
+        );
+        for (index, area) in AREAS.iter().enumerate() {
+            let start = Instant::now();
+            let result = self.run(area, &mut out);
+            let elapsed = start.elapsed().as_secs_f64();
+            let ok = match result {
+                Ok(()) => {
+                    if self.warned[index] {
+                        tracing::info!(collector = area, "linux collector area recovered");
+                        self.warned[index] = false;
+                    }
+                    1.0
+                }
+                Err(error) => {
+                    if !self.warned[index] {
+                        tracing::warn!(collector = area, %error, "linux collector area failed");
+                        self.warned[index] = true;
+                    }
+                    0.0
+                }
+            };
+            duration.push(&[("collector", area)], elapsed);
+            success.push(&[("collector", area)], ok);
+        }
+        out.retain(|family| !family.series.is_empty());
+        out.push(duration);
+        out.push(success);
+        out
+    }
+
+    fn run(&mut self, area: &str, out: &mut Vec<MetricFamily>) -> Result<(), LinuxError> {
+        let paths = &self.paths;
+        match area {
+            "cpu" => {
+                let read = read_into(&paths.stat, &mut self.stat_buf);
+                self.stat_read = read.as_ref().map(|_| ()).map_err(ToString::to_string);
+                read?;
+                let cpus = cpu::parse_cpus(&self.stat_buf)?;
+                self.cpu.update(&cpus);
+                cpu::families(&self.cpu, &cpus, out);
+                Ok(())
+            }
+            "stat" => {
+                if let Err(reason) = &self.stat_read {
+                    return Err(LinuxError::parse("/proc/stat", reason.clone()));
+                }
+                let values = stat::parse_stat(&self.stat_buf)?;
+                stat::families(&values, out);
+                Ok(())
+            }
+            "meminfo" => {
+                read_into(&paths.meminfo, &mut self.buf)?;
+                let fields = meminfo::parse_meminfo(&self.buf)?;
+                self.meminfo.families(&fields, out);
+                Ok(())
+            }
+            "filesystem" => self.filesystem.collect(paths, &mut self.buf, out),
+            "diskstats" => {
+                read_into(&paths.diskstats, &mut self.buf)?;
+                let disks = diskstats::parse_diskstats(&self.buf)?;
+                diskstats::families(paths, &disks, out);
+                Ok(())
+            }
+            "netdev" => {
+                read_into(&paths.net_dev, &mut self.buf)?;
+                let devices = netdev::parse_net_dev(&self.buf)?;
+                netdev::families(paths, &devices, out);
+                Ok(())
+            }
+            "loadavg" => {
+                read_into(&paths.loadavg, &mut self.buf)?;
+                let loads = loadavg::parse_loadavg(&self.buf)?;
+                loadavg::families(loads, out);
+                Ok(())
+            }
+            "uname" => {
+                let info = uname::read(paths, &mut self.buf)?;
+                out.push(uname::family(&info));
+                Ok(())
+            }
+            "pressure" => pressure::collect(paths, &mut self.buf, out),
+            "time" => time::collect(paths, &mut self.buf, out),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The Linux host collector (`job="linux"`).
+pub struct LinuxCollector {
+    config: LinuxConfig,
+    /// Taken out while a cycle runs on the blocking pool; rebuilt if a cycle was abandoned.
+    state: Option<State>,
+}
+
+impl LinuxCollector {
+    pub fn new(config: &LinuxConfig) -> Self {
+        LinuxCollector {
+            config: config.clone(),
+            state: Some(State::new(config)),
+        }
+    }
+
+    /// Collects one cycle on the calling thread.
+    pub fn collect_now(&mut self) -> Vec<MetricFamily> {
+        let config = &self.config;
+        self.state
+            .get_or_insert_with(|| State::new(config))
+            .collect()
+    }
+}
+
+impl Collector for LinuxCollector {
+    fn job(&self) -> &'static str {
+        "linux"
+    }
+
+    /// Runs the cycle on tokio's blocking pool: file reads and `statfs` calls block, and a
+    /// hung network mount must not stall the scheduler's threads.
+    fn collect(&mut self) -> CollectFuture<'_> {
+        Box::pin(async move {
+            let state = match self.state.take() {
+                Some(state) => state,
+                None => State::new(&self.config),
+            };
+            let (state, families) = tokio::task::spawn_blocking(move || {
+                let mut state = state;
+                let families = state.collect();
+                (state, families)
+            })
+            .await
+            .map_err(|error| CollectError::Other(format!("linux collector task: {error}")))?;
+            self.state = Some(state);
+            Ok(families)
+        })
+    }
+}

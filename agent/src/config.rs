@@ -1,0 +1,314 @@
+//! The agent's configuration: the TOML file, the environment and the flags merged into one
+//! validated [`AgentConfig`] before any I/O starts.
+
+use crate::cli::Cli;
+use crate::collector::linux::LinuxConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The config file (`--config`). Keys mirror the flags; each collector has its own table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub server: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    pub instance: Option<String>,
+    pub interval: Option<String>,
+    pub collect_timeout: Option<String>,
+    pub buffer_dir: Option<PathBuf>,
+    pub buffer_max_bytes: Option<u64>,
+    pub transport: Option<String>,
+    pub linux: Option<LinuxConfig>,
+}
+
+/// Which collectors run, and their settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectorsConfig {
+    pub linux: LinuxConfig,
+}
+
+/// How batches reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Https,
+}
+
+/// Where and how to push. Absent in `--once --print`, which needs no server.
+#[derive(Clone)]
+pub struct PushConfig {
+    /// The full remote-write URL.
+    pub write_url: String,
+    /// The bearer token, read from `token_file`. Never logged or printed.
+    pub token: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub transport: Transport,
+    pub buffer_max_bytes: u64,
+}
+
+/// Shows everything but the token, so printing the config never leaks it.
+impl std::fmt::Debug for PushConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushConfig")
+            .field("write_url", &self.write_url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("ca_file", &self.ca_file)
+            .field("transport", &self.transport)
+            .field("buffer_max_bytes", &self.buffer_max_bytes)
+            .finish()
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub instance: String,
+    pub interval: Duration,
+    pub collect_timeout: Duration,
+    pub buffer_dir: PathBuf,
+    pub push: Option<PushConfig>,
+    pub collectors: CollectorsConfig,
+}
+
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
+pub const DEFAULT_BUFFER_MAX_BYTES: u64 = 512 * 1024 * 1024;
+const DEFAULT_BUFFER_DIR: &str = "/var/lib/peeper-agent";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    ParseFile { path: PathBuf, message: String },
+    #[error("{setting} = {value:?} is not a duration: write it like `15s`, `500ms`, `2m` or `1h`")]
+    Duration { setting: &'static str, value: String },
+    #[error("{setting} must be between {min:?} and {max:?}, got {value:?}")]
+    OutOfRange {
+        setting: &'static str,
+        value: Duration,
+        min: Duration,
+        max: Duration,
+    },
+    #[error("no server to push to: set --server URL (or PEEPER_SERVER_URL, or `server` in the config file), or use --once --print to only print")]
+    NoServer,
+    #[error("server URL {0:?} must start with http:// or https://")]
+    ServerScheme(String),
+    #[error("cannot read the token file {path}: {source}; create it with the token from `peeper-server token create` (mode 0600)")]
+    TokenFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the token file {0} is empty: put the token from `peeper-server token create` in it")]
+    EmptyToken(PathBuf),
+    #[error("CA file {0} does not exist: point --ca-file (PEEPER_CA_FILE) at a PEM certificate, e.g. certs/ca/ca.crt")]
+    MissingCaFile(PathBuf),
+    #[error("transport {0:?} is not supported: use `https`")]
+    Transport(String),
+    #[error("environment variable {name}={value:?} is not valid: {expected}")]
+    Env {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("the instance name is empty and the hostname could not be read: set --instance NAME")]
+    NoInstance,
+}
+
+/// Reads the environment through a function so tests can supply their own.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl AgentConfig {
+    /// Merges flags (clap already applied their env twins) over the file over defaults,
+    /// then validates. `needs_push` is false for `--once --print`.
+    pub fn try_new(cli: &Cli, env: EnvLookup<'_>, needs_push: bool) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        let interval = parse_setting("interval", cli.interval.as_ref().or(file.interval.as_ref()))?
+            .unwrap_or(DEFAULT_INTERVAL);
+        check_range("interval", interval, Duration::from_secs(1), Duration::from_secs(3600))?;
+        let collect_timeout = parse_setting(
+            "collect_timeout",
+            cli.collect_timeout.as_ref().or(file.collect_timeout.as_ref()),
+        )?
+        .unwrap_or_else(|| interval.mul_f64(0.8).min(Duration::from_secs(10)));
+        check_range("collect_timeout", collect_timeout, Duration::from_millis(100), interval)?;
+
+        let instance = match cli.instance.clone().or(file.instance.clone()) {
+            Some(name) if !name.trim().is_empty() => name.trim().to_owned(),
+            _ => hostname().ok_or(ConfigError::NoInstance)?,
+        };
+        let buffer_dir = cli
+            .buffer_dir
+            .clone()
+            .or(file.buffer_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_BUFFER_DIR));
+
+        let collectors = CollectorsConfig {
+            linux: linux_config(file.linux.clone().unwrap_or_default(), env)?,
+        };
+
+        let server = cli.server.clone().or(file.server.clone());
+        let push = match server {
+            None if needs_push => return Err(ConfigError::NoServer),
+            None => None,
+            Some(server) => Some(PushConfig {
+                write_url: write_url(&server)?,
+                token: match cli.token_file.as_ref().or(file.token_file.as_ref()) {
+                    Some(path) => Some(read_token(path)?),
+                    None => None,
+                },
+                ca_file: match cli.ca_file.clone().or(file.ca_file.clone()) {
+                    Some(path) if !path.exists() => return Err(ConfigError::MissingCaFile(path)),
+                    other => other,
+                },
+                transport: parse_transport(cli.transport.as_ref().or(file.transport.as_ref()))?,
+                buffer_max_bytes: cli
+                    .buffer_max_bytes
+                    .or(file.buffer_max_bytes)
+                    .unwrap_or(DEFAULT_BUFFER_MAX_BYTES),
+            }),
+        };
+        Ok(AgentConfig {
+            instance,
+            interval,
+            collect_timeout,
+            buffer_dir,
+            push,
+            collectors,
+        })
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// `PEEPER_LINUX_*` over the `[linux]` table.
+fn linux_config(mut linux: LinuxConfig, env: EnvLookup<'_>) -> Result<LinuxConfig, ConfigError> {
+    if let Some(value) = env("PEEPER_LINUX_ENABLED") {
+        linux.enabled = parse_bool("PEEPER_LINUX_ENABLED", &value)?;
+    }
+    if let Some(value) = env("PEEPER_LINUX_ROOTFS").filter(|v| !v.is_empty()) {
+        linux.rootfs = PathBuf::from(value);
+    }
+    Ok(linux)
+}
+
+/// The remote-write URL for a `--server` value: a bare base URL gets `/api/v1/write`.
+pub fn write_url(server: &str) -> Result<String, ConfigError> {
+    let server = server.trim();
+    let rest = server
+        .strip_prefix("https://")
+        .or_else(|| server.strip_prefix("http://"))
+        .ok_or_else(|| ConfigError::ServerScheme(server.to_owned()))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(ConfigError::ServerScheme(server.to_owned()));
+    }
+    Ok(match rest.find('/') {
+        Some(i) if rest.len() > i + 1 => server.to_owned(),
+        _ => format!("{}/api/v1/write", server.trim_end_matches('/')),
+    })
+}
+
+fn read_token(path: &Path) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::TokenFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(ConfigError::EmptyToken(path.to_owned()));
+    }
+    Ok(token.to_owned())
+}
+
+fn parse_transport(value: Option<&String>) -> Result<Transport, ConfigError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(Transport::Https),
+        Some(v) if v == "https" || v == "http" => Ok(Transport::Https),
+        Some(other) => Err(ConfigError::Transport(other)),
+    }
+}
+
+fn parse_setting(setting: &'static str, value: Option<&String>) -> Result<Option<Duration>, ConfigError> {
+    value
+        .map(|v| {
+            parse_duration(v).ok_or_else(|| ConfigError::Duration {
+                setting,
+                value: v.clone(),
+            })
+        })
+        .transpose()
+}
+
+fn check_range(setting: &'static str, value: Duration, min: Duration, max: Duration) -> Result<(), ConfigError> {
+    if value < min || value > max {
+        return Err(ConfigError::OutOfRange {
+            setting,
+            value,
+            min,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// Parses `500ms`, `15s`, `2m`, `1h`, `1m30s`; a bare number means seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "ms" => number / 1000.0,
+            "s" => number,
+            "m" => number * 60.0,
+            "h" => number * 3600.0,
+            _ => return None,
+        };
+        total += Duration::from_secs_f64(seconds);
+        rest = &rest[unit_len..];
+    }
+    (!text.is_empty()).then_some(total)
+}
+
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(ConfigError::Env {
+            name,
+            value: value.to_owned(),
+            expected: "true or false",
+        }),
+    }
+}
+
+/// The host's name from the kernel.
+pub fn hostname() -> Option<String> {
+    let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,11 @@
+//! peeper-agent: collects Linux (and, with later modules, service) metrics and pushes them
+//! to a Peeper server or any Prometheus remote-write receiver. The product host opens no
+//! port.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod collector;
+pub mod config;
+pub mod push;
+pub mod runtime;
+pub mod stats;

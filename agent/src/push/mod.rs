@@ -1,0 +1,155 @@
+//! Delivery of batches to a remote-write receiver over HTTPS: the client, the reading of
+//! the receiver's answer ([`SendOutcome`]), the bounded queue and the delivery loop.
+
+mod backoff;
+mod delivery;
+mod queue;
+
+pub use backoff::{Backoff, random_fraction};
+pub use delivery::{Delivery, DeliveryHandle};
+pub use queue::{Batch, BatchQueue};
+
+use crate::config::PushConfig;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("cannot read CA file {path}: {source}")]
+    CaFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("CA file {0} holds no PEM certificate")]
+    CaFileEmpty(std::path::PathBuf),
+    #[error("cannot build the HTTPS client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// What the receiver said about one batch, mapped from the status codes of DESIGN.md.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// 2xx: the store has it.
+    Accepted,
+    /// 400: the data itself is bad; resending cannot help. Drop and count.
+    Rejected(String),
+    /// 401/403: keep the data, retry slowly, log loudly.
+    AuthFailed(String),
+    /// 413: split the batch and resend the halves.
+    TooLarge,
+    /// 429, 5xx, network trouble: retry with backoff, after `Retry-After` if given.
+    Retry {
+        reason: &'static str,
+        detail: String,
+        after: Option<Duration>,
+    },
+}
+
+/// Sends encoded batches to one remote-write URL.
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    url: String,
+    authorization: Option<String>,
+}
+
+impl Sender {
+    pub fn try_new(config: &PushConfig) -> Result<Self, PushError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("peeper-agent/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &config.ca_file {
+            let pem = std::fs::read(path).map_err(|source| PushError::CaFile {
+                path: path.clone(),
+                source,
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)?;
+            if certs.is_empty() {
+                return Err(PushError::CaFileEmpty(path.clone()));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        Ok(Sender {
+            client: builder.build()?,
+            url: config.write_url.clone(),
+            authorization: config.token.as_ref().map(|t| format!("Bearer {t}")),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Posts one snappy-compressed `WriteRequest` and reads the answer.
+    pub async fn send(&self, body: &[u8]) -> SendOutcome {
+        let mut request = self
+            .client
+            .post(&self.url)
+            .header("Content-Type", "application/x-protobuf")
+            .header("Content-Encoding", "snappy")
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .body(body.to_vec());
+        if let Some(auth) = &self.authorization {
+            request = request.header("Authorization", auth);
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let retry_after = response
+                    .headers()
+                    .get("Retry-After")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let detail = if status.is_success() {
+                    String::new()
+                } else {
+                    let text = response.text().await.unwrap_or_default();
+                    text.chars().take(300).collect::<String>().trim().to_owned()
+                };
+                classify(status, detail, retry_after)
+            }
+            Err(err) => SendOutcome::Retry {
+                reason: "network",
+                detail: error_chain(&err),
+                after: None,
+            },
+        }
+    }
+}
+
+/// Maps a status code to what the sender does next.
+pub fn classify(status: StatusCode, detail: String, retry_after: Option<Duration>) -> SendOutcome {
+    match status.as_u16() {
+        200..=299 => SendOutcome::Accepted,
+        401 | 403 => SendOutcome::AuthFailed(format!("{status}: {detail}")),
+        413 => SendOutcome::TooLarge,
+        429 => SendOutcome::Retry {
+            reason: "throttled",
+            detail: format!("{status}: {detail}"),
+            after: retry_after,
+        },
+        400..=499 => SendOutcome::Rejected(format!("{status}: {detail}")),
+        _ => SendOutcome::Retry {
+            reason: "server_error",
+            detail: format!("{status}: {detail}"),
+            after: retry_after,
+        },
+    }
+}
+
+/// An error with its causes, e.g. "error sending request: connection refused".
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;

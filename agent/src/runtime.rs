@@ -1,0 +1,210 @@
+//! Running the collectors: once (print or push) or continuously, each collector on its own
+//! task with its own interval jitter and timeout, so a slow one never holds up the others.
+
+use crate::collector::{self, Collector};
+use crate::config::AgentConfig;
+use crate::push::{Batch, Delivery, DeliveryHandle, SendOutcome, Sender};
+use crate::stats::AgentStats;
+use peeper_proto::codec::encode_write_request;
+use peeper_proto::exposition::encode_text;
+use peeper_proto::model::series_count;
+use peeper_proto::remote_write::{sample_count, to_write_request};
+use peeper_proto::MetricFamily;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long continuous mode keeps trying to flush at shutdown.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Push(#[from] crate::push::PushError),
+    #[error("push to {url} failed: {detail}")]
+    PushFailed { url: String, detail: String },
+    #[error("no server configured")]
+    NoServer,
+}
+
+/// One collector's cycle: its families with `instance` and `job` added, or nothing if it
+/// failed or timed out (recorded in the stats, logged once per failure streak).
+async fn collect_one(
+    collector: &mut dyn Collector,
+    timeout: Duration,
+    instance: &str,
+    stats: &AgentStats,
+    failing: &mut bool,
+) -> Vec<MetricFamily> {
+    let job = collector.job();
+    let start = Instant::now();
+    let result = tokio::time::timeout(timeout, collector.collect()).await;
+    let elapsed = start.elapsed();
+    let error = match result {
+        Ok(Ok(mut families)) => {
+            stats.record_collection(job, elapsed, true, series_count(&families));
+            if std::mem::take(failing) {
+                tracing::info!(collector = job, "collector works again");
+            }
+            for family in &mut families {
+                family.add_label("job", job);
+                family.add_label("instance", instance);
+            }
+            return families;
+        }
+        Ok(Err(err)) => err.to_string(),
+        Err(_) => format!("timed out after {timeout:?}"),
+    };
+    stats.record_collection(job, elapsed, false, 0);
+    if !std::mem::replace(failing, true) {
+        tracing::warn!(collector = job, error = %error, "collector failed; will keep trying every cycle");
+    }
+    Vec::new()
+}
+
+fn agent_families(stats: &AgentStats, instance: &str) -> Vec<MetricFamily> {
+    let mut families = stats.families();
+    for family in &mut families {
+        family.add_label("job", "agent");
+        family.add_label("instance", instance);
+    }
+    families
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn make_batch(families: &[MetricFamily]) -> Option<Batch> {
+    let request = to_write_request(families, &[], now_ms());
+    if request.timeseries.is_empty() {
+        return None;
+    }
+    Some(Batch {
+        samples: sample_count(&request) as u64,
+        body: encode_write_request(&request),
+        created: Instant::now(),
+    })
+}
+
+/// Every enabled collector once, concurrently, plus the agent's own metrics.
+async fn collect_all_once(config: &AgentConfig, stats: &Arc<AgentStats>) -> Vec<MetricFamily> {
+    let mut tasks = Vec::new();
+    for mut collector in collector::build(&config.collectors) {
+        let timeout = config.collect_timeout;
+        let instance = config.instance.clone();
+        let stats = stats.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut failing = false;
+            collect_one(collector.as_mut(), timeout, &instance, &stats, &mut failing).await
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        // A panicking collector loses its own cycle only.
+        if let Ok(families) = task.await {
+            all.extend(families);
+        }
+    }
+    all.extend(agent_families(stats, &config.instance));
+    all
+}
+
+/// `--once --print`: the exposition text of one cycle.
+pub async fn print_once(config: &AgentConfig) -> String {
+    let stats = Arc::new(AgentStats::default());
+    encode_text(&collect_all_once(config, &stats).await)
+}
+
+/// `--once`: collect, push, and fail unless the receiver accepted. Retries transient
+/// failures a few times within about half a minute.
+pub async fn push_once(config: &AgentConfig) -> Result<u64, RunError> {
+    let push = config.push.as_ref().ok_or(RunError::NoServer)?;
+    let sender = Sender::try_new(push)?;
+    let stats = Arc::new(AgentStats::default());
+    let families = collect_all_once(config, &stats).await;
+    let Some(batch) = make_batch(&families) else {
+        return Ok(0);
+    };
+    let mut backoff = crate::push::Backoff::new(Duration::from_secs(1), Duration::from_secs(8));
+    loop {
+        let fail = |detail: String| RunError::PushFailed {
+            url: sender.url().to_owned(),
+            detail,
+        };
+        match sender.send(&batch.body).await {
+            SendOutcome::Accepted => return Ok(batch.samples),
+            SendOutcome::Retry { detail, after, .. } if backoff.attempts() < 4 => {
+                tracing::warn!(%detail, "push failed; retrying");
+                tokio::time::sleep(backoff.next_delay(after)).await;
+            }
+            SendOutcome::Retry { detail, .. } => return Err(fail(detail)),
+            SendOutcome::Rejected(detail) => return Err(fail(format!("rejected as bad data: {detail}"))),
+            SendOutcome::AuthFailed(detail) => {
+                return Err(fail(format!("token refused ({detail}); check --token-file")));
+            }
+            SendOutcome::TooLarge => return Err(fail("batch too large for the receiver".into())),
+        }
+    }
+}
+
+/// Continuous mode: runs until `shutdown` resolves, then flushes for a few seconds.
+pub async fn run(config: AgentConfig, shutdown: impl std::future::Future<Output = ()>) -> Result<(), RunError> {
+    let push = config.push.as_ref().ok_or(RunError::NoServer)?;
+    let sender = Sender::try_new(push)?;
+    let stats = Arc::new(AgentStats::default());
+    let (delivery, handle) = Delivery::new(sender, push.buffer_max_bytes, stats.clone());
+    let delivery_task = tokio::spawn(delivery.run(SHUTDOWN_DRAIN));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for collector in collector::build(&config.collectors) {
+        tasks.spawn(collector_loop(collector, config.clone(), stats.clone(), handle.clone()));
+    }
+    tasks.spawn(self_metrics_loop(config.clone(), stats.clone(), handle.clone()));
+    drop(handle);
+    tracing::info!(
+        instance = %config.instance,
+        interval = ?config.interval,
+        url = %push.write_url,
+        collectors = tasks.len() - 1,
+        "agent started"
+    );
+    shutdown.await;
+    tracing::info!("shutting down: flushing queued data");
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    let _ = delivery_task.await;
+    Ok(())
+}
+
+/// Sleeps a random part of the interval first, so agents started together spread out.
+async fn first_tick(interval: Duration) -> tokio::time::Interval {
+    tokio::time::sleep(interval.mul_f64(crate::push::random_fraction())).await;
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker
+}
+
+async fn collector_loop(mut collector: Box<dyn Collector>, config: AgentConfig, stats: Arc<AgentStats>, out: DeliveryHandle) {
+    let mut ticker = first_tick(config.interval).await;
+    let mut failing = false;
+    loop {
+        ticker.tick().await;
+        let families = collect_one(collector.as_mut(), config.collect_timeout, &config.instance, &stats, &mut failing).await;
+        if let Some(batch) = make_batch(&families) {
+            out.submit(batch).await;
+        }
+    }
+}
+
+async fn self_metrics_loop(config: AgentConfig, stats: Arc<AgentStats>, out: DeliveryHandle) {
+    let mut ticker = first_tick(config.interval).await;
+    loop {
+        ticker.tick().await;
+        if let Some(batch) = make_batch(&agent_families(&stats, &config.instance)) {
+            out.submit(batch).await;
+        }
+    }
+}

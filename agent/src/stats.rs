@@ -1,0 +1,131 @@
+//! The agent's own metrics (`peeper_agent_*`). The product host opens no port, so they are
+//! not served: they travel with the data as the `agent` job, one set per cycle.
+
+use peeper_proto::MetricFamily;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Counters shared by the scheduler and the pusher.
+#[derive(Debug, Default)]
+pub struct AgentStats {
+    pub samples_collected: AtomicU64,
+    pub samples_sent: AtomicU64,
+    pub batches_sent: AtomicU64,
+    pub queue_bytes: AtomicU64,
+    pub queue_batches: AtomicU64,
+    push_errors: Mutex<BTreeMap<&'static str, u64>>,
+    dropped_samples: Mutex<BTreeMap<&'static str, u64>>,
+    collectors: Mutex<BTreeMap<&'static str, CollectorRun>>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct CollectorRun {
+    duration: Duration,
+    success: bool,
+    failures: u64,
+}
+
+/// Why a push failed, as the `reason` label of `peeper_agent_push_errors_total`.
+pub const PUSH_ERROR_REASONS: [&str; 6] = ["network", "server_error", "throttled", "auth", "rejected", "too_large"];
+
+impl AgentStats {
+    pub fn record_collection(&self, job: &'static str, duration: Duration, success: bool, samples: usize) {
+        let mut collectors = self.collectors.lock().expect("stats lock");
+        let run = collectors.entry(job).or_default();
+        run.duration = duration;
+        run.success = success;
+        if !success {
+            run.failures += 1;
+        }
+        self.samples_collected.fetch_add(samples as u64, Ordering::Relaxed);
+    }
+
+    pub fn record_push_error(&self, reason: &'static str) {
+        *self.push_errors.lock().expect("stats lock").entry(reason).or_default() += 1;
+    }
+
+    pub fn record_dropped(&self, reason: &'static str, samples: u64) {
+        *self.dropped_samples.lock().expect("stats lock").entry(reason).or_default() += samples;
+    }
+
+    pub fn record_sent(&self, samples: u64) {
+        self.samples_sent.fetch_add(samples, Ordering::Relaxed);
+        self.batches_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn dropped(&self, reason: &str) -> u64 {
+        self.dropped_samples
+            .lock()
+            .expect("stats lock")
+            .get(reason)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn push_errors(&self, reason: &str) -> u64 {
+        self.push_errors.lock().expect("stats lock").get(reason).copied().unwrap_or(0)
+    }
+
+    /// The current values as metric families.
+    pub fn families(&self) -> Vec<MetricFamily> {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
+        let mut duration = MetricFamily::gauge(
+            "peeper_agent_collector_duration_seconds",
+            "Time the collector's last cycle took.",
+        );
+        let mut success = MetricFamily::gauge(
+            "peeper_agent_collector_success",
+            "1 if the collector's last cycle finished in time without error.",
+        );
+        let mut failures = MetricFamily::counter(
+            "peeper_agent_collector_failures_total",
+            "Cycles in which the collector failed or timed out.",
+        );
+        for (job, run) in self.collectors.lock().expect("stats lock").iter() {
+            duration.push(&[("collector", job)], run.duration.as_secs_f64());
+            success.push(&[("collector", job)], if run.success { 1.0 } else { 0.0 });
+            failures.push(&[("collector", job)], run.failures as f64);
+        }
+        let mut push_errors = MetricFamily::counter(
+            "peeper_agent_push_errors_total",
+            "Failed push attempts, by reason.",
+        );
+        {
+            let errors = self.push_errors.lock().expect("stats lock");
+            for reason in PUSH_ERROR_REASONS {
+                push_errors.push(&[("reason", reason)], errors.get(reason).copied().unwrap_or(0) as f64);
+            }
+        }
+        let mut dropped = MetricFamily::counter(
+            "peeper_agent_dropped_samples_total",
+            "Samples given up on, by reason (rejected by the server, or pushed out of a full queue).",
+        );
+        {
+            let drops = self.dropped_samples.lock().expect("stats lock");
+            for reason in ["rejected", "queue_full"] {
+                dropped.push(&[("reason", reason)], drops.get(reason).copied().unwrap_or(0) as f64);
+            }
+        }
+        vec![
+            MetricFamily::gauge("peeper_agent_build_info", "Version of the agent.")
+                .with(&[("version", env!("CARGO_PKG_VERSION"))], 1.0),
+            duration,
+            success,
+            failures,
+            MetricFamily::counter("peeper_agent_samples_collected_total", "Samples produced by collectors.")
+                .with(&[], load(&self.samples_collected)),
+            MetricFamily::counter("peeper_agent_samples_sent_total", "Samples the server acknowledged.")
+                .with(&[], load(&self.samples_sent)),
+            MetricFamily::counter("peeper_agent_batches_sent_total", "Batches the server acknowledged.")
+                .with(&[], load(&self.batches_sent)),
+            push_errors,
+            dropped,
+            MetricFamily::gauge("peeper_agent_queue_bytes", "Bytes of unsent data held by the agent.")
+                .with(&[], load(&self.queue_bytes)),
+            MetricFamily::gauge("peeper_agent_queue_batches", "Batches of unsent data held by the agent.")
+                .with(&[], load(&self.queue_batches)),
+        ]
+    }
+}
