@@ -2,7 +2,11 @@
 //! validated [`AgentConfig`] before any I/O starts.
 
 use crate::cli::Cli;
+use crate::collector::apache::ApacheConfig;
+use crate::collector::docker::DockerConfig;
 use crate::collector::linux::LinuxConfig;
+use crate::collector::mysql::MysqlConfig;
+use crate::collector::postgres::PostgresConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,12 +25,20 @@ pub struct FileConfig {
     pub buffer_max_bytes: Option<u64>,
     pub transport: Option<String>,
     pub linux: Option<LinuxConfig>,
+    pub docker: Option<DockerConfig>,
+    pub apache: Option<ApacheConfig>,
+    pub mysql: Option<MysqlConfig>,
+    pub postgres: Option<PostgresConfig>,
 }
 
 /// Which collectors run, and their settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CollectorsConfig {
     pub linux: LinuxConfig,
+    pub docker: DockerConfig,
+    pub apache: ApacheConfig,
+    pub mysql: MysqlConfig,
+    pub postgres: PostgresConfig,
 }
 
 /// How batches reach the server.
@@ -114,6 +126,14 @@ pub enum ConfigError {
         value: String,
         expected: &'static str,
     },
+    #[error("cannot read {setting} {path}: {source}")]
+    SecretFile {
+        setting: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{setting}: {message}")]
+    Invalid { setting: &'static str, message: String },
     #[error("the instance name is empty and the hostname could not be read: set --instance NAME")]
     NoInstance,
 }
@@ -151,6 +171,10 @@ impl AgentConfig {
 
         let collectors = CollectorsConfig {
             linux: linux_config(file.linux.clone().unwrap_or_default(), env)?,
+            docker: DockerConfig::resolve(file.docker.clone(), env)?,
+            apache: ApacheConfig::resolve(file.apache.clone(), env)?,
+            mysql: MysqlConfig::resolve(file.mysql.clone(), env)?,
+            postgres: PostgresConfig::resolve(file.postgres.clone(), env)?,
         };
 
         let server = cli.server.clone().or(file.server.clone());
@@ -292,7 +316,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     (!text.is_empty()).then_some(total)
 }
 
-fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" | "" => Ok(false),

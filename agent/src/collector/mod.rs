@@ -1,7 +1,12 @@
 //! Collectors: one module per integration, each behind the small object-safe [`Collector`]
 //! trait and registered explicitly in [`build`] from the validated configuration.
 
+pub mod apache;
+pub mod docker;
+pub mod env;
 pub mod linux;
+pub mod mysql;
+pub mod postgres;
 
 use peeper_proto::MetricFamily;
 use std::future::Future;

@@ -1,0 +1,4 @@
+//! The apache collector.
+
+pub mod config;
+pub use config::ApacheConfig;

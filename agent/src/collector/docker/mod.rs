@@ -1,0 +1,4 @@
+//! The docker collector.
+
+pub mod config;
+pub use config::DockerConfig;

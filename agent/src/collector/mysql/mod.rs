@@ -1,0 +1,4 @@
+//! The mysql collector.
+
+pub mod config;
+pub use config::MysqlConfig;

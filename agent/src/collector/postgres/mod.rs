@@ -1,0 +1,4 @@
+//! The postgres collector.
+
+pub mod config;
+pub use config::PostgresConfig;

@@ -1,0 +1,256 @@
+//! End to end: the real `peeper-agent` binary pushes over TLS with a real token to
+//! peeper-server, which writes into a real VictoriaMetrics (Debian's `victoria-metrics`).
+
+#[path = "../../server/tests/support/mod.rs"]
+mod support;
+
+use peeper_server::config::{ForwardMode, Limits, ServerConfig, ServerSettings, TlsPaths};
+use peeper_server::tokens::TokenStore;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+use support::VictoriaMetrics;
+
+const AGENT: &str = env!("CARGO_BIN_EXE_peeper-agent");
+
+/// A server on a free loopback port with TLS from a fresh dev CA, writing to `vm`.
+struct Stack {
+    server: Option<peeper_server::RunningServer>,
+    dir: tempfile::TempDir,
+    ca: PathBuf,
+    token_file: PathBuf,
+}
+
+impl Stack {
+    async fn start(vm: &VictoriaMetrics, tenant: &str) -> Stack {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let certs = peeper_server::devcert::init(&dir.path().join("certs"), "localhost").unwrap();
+        let data_dir = dir.path().join("server");
+        let (_id, token) = TokenStore::open(&data_dir).unwrap().create(tenant, &[]).unwrap();
+        let token_file = dir.path().join("agent.token");
+        std::fs::write(&token_file, format!("{token}\n")).unwrap();
+        let config = ServerConfig::try_new(ServerSettings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: Some(TlsPaths {
+                cert: certs.server_cert.clone(),
+                key: certs.server_key.clone(),
+            }),
+            remote_write_url: vm.write_url(),
+            data_dir,
+            forward_mode: ForwardMode::ExtraLabel,
+            limits: Limits::default(),
+        })
+        .unwrap();
+        let server = peeper_server::start(config).await.unwrap();
+        Stack {
+            server: Some(server),
+            ca: certs.ca_cert,
+            token_file,
+            dir,
+        }
+    }
+
+    fn server_url(&self) -> String {
+        // The certificate names localhost; connecting by name checks the host name too.
+        let port = self.server.as_ref().unwrap().local_addr().port();
+        format!("https://localhost:{port}")
+    }
+
+    fn agent(&self, instance: &str, token_file: &Path) -> Command {
+        let mut command = Command::new(AGENT);
+        command
+            .env_remove("PEEPER_CONFIG")
+            .args(["--server", &self.server_url()])
+            .arg("--token-file")
+            .arg(token_file)
+            .arg("--ca-file")
+            .arg(&self.ca)
+            .args(["--instance", instance])
+            .arg("--buffer-dir")
+            .arg(self.dir.path().join("buffer"));
+        command
+    }
+
+    async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+fn run(mut command: Command) -> Output {
+    command.output().expect("run peeper-agent")
+}
+
+fn meminfo_total_bytes() -> f64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let line = text.lines().find(|l| l.starts_with("MemTotal:")).unwrap();
+    let kb: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024.0
+}
+
+fn cpu_count() -> usize {
+    std::fs::read_to_string("/proc/stat")
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_pushes_linux_metrics_through_the_tls_server_into_victoriametrics() {
+    let vm = VictoriaMetrics::start();
+    let stack = Stack::start(&vm, "acme").await;
+    let output = run(stack.agent("e2e-host", &stack.token_file).arg("--once"));
+    assert!(output.status.success(), "agent --once failed: {}", String::from_utf8_lossy(&output.stderr));
+
+    let selector = r#"{instance="e2e-host",tenant="acme",job="linux"}"#;
+    let total = vm.wait_for(&format!("node_memory_MemTotal_bytes{selector}"), Duration::from_secs(20));
+    assert_eq!(total.len(), 1);
+    let value: f64 = total[0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert_eq!(value, meminfo_total_bytes());
+
+    let cpu_series = vm.query(&format!("node_cpu_seconds_total{selector}"));
+    assert_eq!(cpu_series.len(), cpu_count() * 8, "one series per cpu and mode");
+    let modes: std::collections::BTreeSet<_> = cpu_series
+        .iter()
+        .map(|s| s["metric"]["mode"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        modes.into_iter().collect::<Vec<_>>(),
+        ["idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"]
+    );
+    assert_eq!(vm.query(r#"node_load1{instance="e2e-host",tenant="acme"}"#).len(), 1);
+    assert_eq!(
+        vm.query_one(r#"peeper_agent_build_info{instance="e2e-host",tenant="acme",job="agent"}"#),
+        Some(1.0)
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_refused_and_writes_nothing() {
+    let vm = VictoriaMetrics::start();
+    let stack = Stack::start(&vm, "acme").await;
+    let wrong = stack.dir.path().join("wrong.token");
+    std::fs::write(&wrong, "peeper_00000000_notarealtokennotarealtokennotarealtoken0\n").unwrap();
+    let output = run(stack.agent("intruder", &wrong).arg("--once"));
+    assert!(!output.status.success(), "a refused push must exit non-zero");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("401") && stderr.contains("token"), "{stderr}");
+    assert!(!stderr.contains("notarealtoken"), "the token must never be logged: {stderr}");
+
+    // Now a good push from another instance, so "nothing" is measured after a real write.
+    let good = run(stack.agent("good", &stack.token_file).arg("--once"));
+    assert!(good.status.success());
+    vm.wait_for(r#"node_load1{instance="good"}"#, Duration::from_secs(20));
+    assert!(vm.query(r#"{instance="intruder"}"#).is_empty());
+    stack.stop().await;
+}
+
+/// Samples per timestamp of one series, from VictoriaMetrics' raw export.
+fn exported_timestamps(vm: &VictoriaMetrics, selector: &str) -> Vec<i64> {
+    vm.flush();
+    let path = format!("/api/v1/export?match[]={}", support::url_encode(selector));
+    let (status, body) = support::http_get(&vm.addr, &path).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let mut stamps: Vec<i64> = body
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .flat_map(|line| {
+            let json: serde_json::Value = serde_json::from_str(line).unwrap();
+            json["timestamps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_i64().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    stamps.sort();
+    stamps
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_store_down_the_agent_retries_and_nothing_is_lost() {
+    let mut vm = VictoriaMetrics::start();
+    let stack = Stack::start(&vm, "acme").await;
+    let mut agent = stack
+        .agent("outage", &stack.token_file)
+        .args(["--interval", "1s"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let selector = r#"node_time_seconds{instance="outage"}"#;
+    vm.wait_for(selector, Duration::from_secs(20));
+
+    vm.stop();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    vm.restart();
+
+    // Everything collected during the outage arrives once the store is back.
+    let mut stamps = Vec::new();
+    support::wait_until("the backlog to arrive", Duration::from_secs(60), || {
+        stamps = exported_timestamps(&vm, selector);
+        stamps.len() >= 12
+    });
+    sigterm(&agent);
+    let status = agent.wait().unwrap();
+    assert!(status.success(), "agent exits cleanly on SIGTERM");
+    let stamps = exported_timestamps(&vm, selector);
+    let gaps: Vec<i64> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().all(|&gap| gap <= 1_600),
+        "a 1 s collector's samples must have no hole across a 6 s outage, got gaps {gaps:?}"
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(agent.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("retrying"), "the outage is logged: {stderr}");
+    assert!(
+        stderr.matches("push failed").count() == 1,
+        "the outage is logged once, not every attempt: {stderr}"
+    );
+    stack.stop().await;
+}
+
+#[test]
+fn once_print_shows_node_exporter_names_without_a_server() {
+    let output = Command::new(AGENT)
+        .env_remove("PEEPER_SERVER_URL")
+        .args(["--once", "--print", "--instance", "printer"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "# TYPE node_cpu_seconds_total counter",
+        "# TYPE node_memory_MemTotal_bytes gauge",
+        "node_load1{",
+        "node_filesystem_avail_bytes{",
+        "node_network_receive_bytes_total{",
+        "node_boot_time_seconds{",
+        "node_uname_info{",
+        r#"instance="printer""#,
+        r#"job="linux""#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+}
+
+#[test]
+fn bad_flags_exit_non_zero_with_the_fix() {
+    let output = Command::new(AGENT)
+        .env_remove("PEEPER_SERVER_URL")
+        .args(["--once"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--server") && stderr.contains("--print"), "{stderr}");
+}
