@@ -1,0 +1,181 @@
+//! Bearer-token authentication for the running server: the token file loaded into memory
+//! and re-read when it changes on disk (checked at most once a second), so `token create`
+//! and `token revoke` take effect without a restart. Tokens are never logged.
+
+use crate::tokens::{self, TokenError, TokenStore};
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Instant, SystemTime};
+
+/// How often the token file's metadata is checked for changes.
+const RELOAD_CHECK_MS: u64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing `Authorization: Bearer <token>` header")]
+    Missing,
+    #[error("the Authorization header is not `Bearer <token>`")]
+    NotBearer,
+    #[error("the bearer token is malformed: Peeper tokens look like peeper_<id>_<secret>")]
+    Malformed,
+    #[error("the bearer token is unknown or revoked")]
+    Invalid,
+}
+
+impl AuthError {
+    /// The `reason` label of the rejection counter.
+    pub fn reason(self) -> &'static str {
+        match self {
+            AuthError::Missing => "auth_missing",
+            AuthError::NotBearer | AuthError::Malformed => "auth_malformed",
+            AuthError::Invalid => "auth_invalid",
+        }
+    }
+}
+
+/// A verified token's identity.
+#[derive(Debug)]
+pub struct Credential {
+    pub id: String,
+    pub tenant: Arc<str>,
+    pub allow: Vec<String>,
+    hash: Vec<u8>,
+}
+
+/// What identifies one version of the token file (rename-on-write changes the inode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    mtime: Option<SystemTime>,
+    ino: u64,
+    len: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    fingerprint: Option<Fingerprint>,
+    by_id: HashMap<String, Arc<Credential>>,
+}
+
+/// The tokens a running server accepts.
+#[derive(Debug)]
+pub struct TokenCache {
+    data_dir: PathBuf,
+    path: PathBuf,
+    state: RwLock<State>,
+    epoch: Instant,
+    /// Milliseconds since `epoch` of the last check of the file's metadata.
+    last_check_ms: AtomicU64,
+}
+
+impl TokenCache {
+    /// Loads the tokens of `data_dir`; a missing file means no token is accepted yet.
+    pub fn load(data_dir: &Path) -> Result<Self, TokenError> {
+        let store = TokenStore::open(data_dir)?;
+        let cache = TokenCache {
+            data_dir: data_dir.to_owned(),
+            path: store.path().to_owned(),
+            state: RwLock::new(State::default()),
+            epoch: Instant::now(),
+            last_check_ms: AtomicU64::new(0),
+        };
+        let fingerprint = fingerprint(&cache.path);
+        cache.install(store, fingerprint);
+        Ok(cache)
+    }
+
+    /// The number of tokens currently accepted.
+    pub fn len(&self) -> usize {
+        self.read().by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Checks an `Authorization` header value.
+    pub fn authenticate(&self, header: Option<&[u8]>) -> Result<Arc<Credential>, AuthError> {
+        let header = header.ok_or(AuthError::Missing)?;
+        let header = std::str::from_utf8(header).map_err(|_| AuthError::NotBearer)?;
+        let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::NotBearer)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(AuthError::NotBearer);
+        }
+        let token = token.trim();
+        let id = tokens::token_id(token).ok_or(AuthError::Malformed)?;
+        self.maybe_reload();
+        let credential = self
+            .read()
+            .by_id
+            .get(id)
+            .cloned()
+            .ok_or(AuthError::Invalid)?;
+        if tokens::hash_matches(token, &credential.hash) {
+            Ok(credential)
+        } else {
+            Err(AuthError::Invalid)
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn maybe_reload(&self) {
+        let now = self.epoch.elapsed().as_millis() as u64 + RELOAD_CHECK_MS;
+        let last = self.last_check_ms.load(Ordering::Relaxed);
+        if now < last + RELOAD_CHECK_MS
+            || self
+                .last_check_ms
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let current = fingerprint(&self.path);
+        if current == self.read().fingerprint {
+            return;
+        }
+        match TokenStore::open(&self.data_dir) {
+            Ok(store) => {
+                self.install(store, current);
+                tracing::info!(path = %self.path.display(), tokens = self.len(), "token file reloaded");
+            }
+            Err(e) => {
+                tracing::error!("keeping the previous tokens: {e}");
+            }
+        }
+    }
+
+    fn install(&self, store: TokenStore, fingerprint: Option<Fingerprint>) {
+        let mut by_id = HashMap::new();
+        for entry in store.list() {
+            let Some(hash) = tokens::unhex(&entry.sha256).filter(|h| h.len() == 32) else {
+                tracing::error!(id = %entry.id, path = %self.path.display(), "token entry has a malformed sha256; it is ignored");
+                continue;
+            };
+            by_id.insert(
+                entry.id.clone(),
+                Arc::new(Credential {
+                    id: entry.id.clone(),
+                    tenant: Arc::from(entry.tenant.as_str()),
+                    allow: entry.allow.clone(),
+                    hash,
+                }),
+            );
+        }
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        *state = State { fingerprint, by_id };
+    }
+}
+
+fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Fingerprint {
+        mtime: meta.modified().ok(),
+        ino: meta.ino(),
+        len: meta.len(),
+    })
+}

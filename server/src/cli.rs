@@ -1,0 +1,300 @@
+//! The command line: `peeper-server [flags]` serves; `peeper-server token ...` manages
+//! tokens. Every flag has a `PEEPER_*` environment twin (clap resolves flag > env) and a key
+//! in the config file (merged in [`crate::config`]). Flags are global, so
+//! `peeper-server token create --tenant a --data-dir D` works.
+
+use crate::config::{
+    ConfigError, DEFAULT_DATA_DIR, FileConfig, ForwardMode, Overrides, ServerConfig, ServerSettings,
+};
+use crate::server::{self, ServerError};
+use crate::tokens::{TokenError, TokenStore};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "peeper-server",
+    version,
+    about = "Peeper's ingest server: authenticates agents by token, enforces tenants and limits, \
+             forwards remote-write to VictoriaMetrics"
+)]
+pub struct Cli {
+    /// TOML config file; its keys mirror the flags, plus a [limits] table.
+    #[arg(long, env = "PEEPER_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 0.0.0.0:8480].
+    #[arg(long, env = "PEEPER_LISTEN", value_name = "ADDR", global = true)]
+    pub listen: Option<String>,
+    /// PEM certificate chain for HTTPS (with --tls-key).
+    #[arg(long, env = "PEEPER_TLS_CERT", value_name = "FILE", global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (with --tls-cert).
+    #[arg(long, env = "PEEPER_TLS_KEY", value_name = "FILE", global = true)]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP (h1 and h2c), for use behind a TLS-terminating proxy.
+    #[arg(long, env = "PEEPER_PLAINTEXT", global = true)]
+    pub plaintext: bool,
+    /// The store's remote-write URL [default: http://127.0.0.1:8428/api/v1/write].
+    #[arg(
+        long,
+        env = "PEEPER_REMOTE_WRITE_URL",
+        value_name = "URL",
+        global = true
+    )]
+    pub remote_write_url: Option<String>,
+    /// Directory holding tokens.json [default: /var/lib/peeper-server].
+    #[arg(long, env = "PEEPER_DATA_DIR", value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// How the tenant reaches the store [default: extra-label].
+    #[arg(long, env = "PEEPER_FORWARD_MODE", value_enum, global = true)]
+    pub forward_mode: Option<ForwardMode>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, list or revoke agent tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Development certificates (a private CA and a server certificate).
+    #[command(subcommand)]
+    Certs(CertsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Write a new CA and a server certificate for HOST under DIR (ca/, dev/, crt/).
+    Init {
+        /// Directory to write into (created if missing).
+        #[arg(long, default_value = "certs")]
+        dir: PathBuf,
+        /// The server's host name, as agents will connect to it.
+        #[arg(long, default_value = "localhost")]
+        host: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a tenant and print it once on stdout.
+    Create {
+        /// Tenant name: 1 to 64 of A-Z a-z 0-9 _ . -
+        #[arg(long)]
+        tenant: String,
+        /// Address or CIDR block the token may be used from (repeatable).
+        #[arg(long = "allow", value_name = "CIDR")]
+        allow: Vec<String>,
+    },
+    /// List tokens: id, tenant, created, allow list (never the token or its hash).
+    List,
+    /// Revoke a token by id; running servers stop accepting it within a second.
+    Revoke {
+        /// The token's id, as `token list` shows it.
+        id: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Certs(#[from] crate::devcert::DevCertError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl Cli {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            listen: self.listen.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            plaintext: self.plaintext,
+            remote_write_url: self.remote_write_url.clone(),
+            data_dir: self.data_dir.clone(),
+            forward_mode: self.forward_mode,
+        }
+    }
+
+    fn file(&self) -> Result<FileConfig, ConfigError> {
+        match &self.config {
+            Some(path) => FileConfig::load(path),
+            None => Ok(FileConfig::default()),
+        }
+    }
+}
+
+/// Runs the parsed command line; errors are printed as one line on stderr.
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("peeper-server: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), CliError> {
+    let file = cli.file()?;
+    match &cli.command {
+        Some(Command::Token(command)) => {
+            let data_dir = cli
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+            token_command(command, data_dir)
+        }
+        Some(Command::Certs(CertsCommand::Init { dir, host })) => {
+            let files = crate::devcert::init(dir, host)?;
+            eprintln!(
+                "wrote {}, {}, {} and {}",
+                files.ca_cert.display(),
+                files.server_cert.display(),
+                files.server_key.display(),
+                files.proxy_pem.display()
+            );
+            Ok(())
+        }
+        None => {
+            let config = ServerConfig::try_new(ServerSettings::merge(cli.overrides(), file)?)?;
+            init_logging();
+            serve(config)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn serve(config: ServerConfig) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    runtime.block_on(async {
+        let running = server::start(config).await?;
+        server::shutdown_signal().await;
+        tracing::info!("signal received");
+        running.shutdown().await;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn token_command(command: &TokenCommand, data_dir: PathBuf) -> Result<(), CliError> {
+    let mut store = TokenStore::open(&data_dir)?;
+    match command {
+        TokenCommand::Create { tenant, allow } => {
+            let (id, token) = store.create(tenant, allow)?;
+            println!("{token}");
+            eprintln!(
+                "created token {id} for tenant {tenant} in {}; it is shown only now, store it \
+                 in the agent's token file",
+                store.path().display()
+            );
+        }
+        TokenCommand::List => {
+            println!("{:<8}  {:<24}  {:<20}  ALLOW", "ID", "TENANT", "CREATED");
+            for t in store.list() {
+                let allow = if t.allow.is_empty() {
+                    "any".to_owned()
+                } else {
+                    t.allow.join(",")
+                };
+                println!(
+                    "{:<8}  {:<24}  {:<20}  {allow}",
+                    t.id,
+                    t.tenant,
+                    format_utc(t.created)
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let entry = store.revoke(id)?;
+            eprintln!("revoked token {} of tenant {}", entry.id, entry.tenant);
+        }
+    }
+    Ok(())
+}
+
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn global_flags_reach_subcommands() {
+        let cli = Cli::try_parse_from([
+            "peeper-server",
+            "token",
+            "create",
+            "--tenant",
+            "a",
+            "--data-dir",
+            "/d",
+            "--allow",
+            "10.0.0.0/8",
+            "--allow",
+            "::1",
+        ])
+        .unwrap();
+        assert_eq!(cli.data_dir, Some(PathBuf::from("/d")));
+        match cli.command {
+            Some(Command::Token(TokenCommand::Create { tenant, allow })) => {
+                assert_eq!(tenant, "a");
+                assert_eq!(allow, ["10.0.0.0/8", "::1"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli =
+            Cli::try_parse_from(["peeper-server", "--forward-mode", "rewrite", "--plaintext"])
+                .unwrap();
+        assert_eq!(cli.forward_mode, Some(ForwardMode::Rewrite));
+        assert!(cli.plaintext);
+        assert!(Cli::try_parse_from(["peeper-server", "--forward-mode", "x"]).is_err());
+    }
+}

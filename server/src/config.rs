@@ -1,0 +1,325 @@
+//! The server's configuration: the TOML file ([`FileConfig`]), the flags and their
+//! `PEEPER_*` environment twins ([`Overrides`]) merged into [`ServerSettings`] with the
+//! precedence flag > env > file > default, then validated into a [`ServerConfig`] before any
+//! socket is opened.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default listen address (`--listen`).
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8480";
+/// Default store URL (`--remote-write-url`): a single-node VictoriaMetrics on this host.
+pub const DEFAULT_REMOTE_WRITE_URL: &str = "http://127.0.0.1:8428/api/v1/write";
+/// Default data directory (`--data-dir`), where `tokens.json` lives.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/peeper-server";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    ParseFile { path: PathBuf, message: String },
+    #[error(
+        "no transport security chosen: give both --tls-cert FILE and --tls-key FILE \
+         (PEEPER_TLS_CERT, PEEPER_TLS_KEY) to serve HTTPS, or --plaintext (PEEPER_PLAINTEXT=true) \
+         to serve plain HTTP behind a TLS-terminating proxy"
+    )]
+    NoTransport,
+    #[error(
+        "--plaintext conflicts with --tls-cert/--tls-key: choose HTTPS (both TLS files) or \
+         plaintext, not both"
+    )]
+    PlaintextAndTls,
+    #[error(
+        "{given} was given without {missing}: HTTPS needs both the certificate chain and its key"
+    )]
+    HalfTls {
+        given: &'static str,
+        missing: &'static str,
+    },
+    #[error(
+        "listen = {value:?} is not a socket address: write it like `0.0.0.0:8480` or `[::]:8480`"
+    )]
+    Listen { value: String },
+    #[error("remote_write_url = {value:?} is not an http:// or https:// URL: {message}")]
+    RemoteWriteUrl { value: String, message: String },
+    #[error("forward_mode = {value:?} is not known: use `extra-label` or `rewrite`")]
+    ForwardMode { value: String },
+    #[error("limits.{setting} must be greater than 0")]
+    ZeroLimit { setting: &'static str },
+}
+
+/// How the server hands a tenant's data to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardMode {
+    /// Forward the client's body unchanged to `<url>?extra_label=tenant=<tenant>`, letting
+    /// VictoriaMetrics set (and override) the `tenant` label. Bodies carrying
+    /// `vm_account_id`/`vm_project_id` labels are rewritten instead.
+    #[default]
+    ExtraLabel,
+    /// Always decode, replace the tenant labels and re-encode: for stores that do not take
+    /// `extra_label` (Prometheus, Mimir).
+    Rewrite,
+}
+
+impl std::str::FromStr for ForwardMode {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "extra-label" => Ok(ForwardMode::ExtraLabel),
+            "rewrite" => Ok(ForwardMode::Rewrite),
+            other => Err(ConfigError::ForwardMode {
+                value: other.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Per-request limits (`[limits]` in the config file). Every rejection names the setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body as sent (compressed), in bytes.
+    pub max_body_bytes: usize,
+    /// Largest decoded body, in bytes; checked from the snappy header before allocating.
+    pub max_decoded_bytes: usize,
+    /// Most labels (including `__name__`) one series may carry.
+    pub max_labels_per_series: usize,
+    /// Longest label name, in bytes.
+    pub max_label_name_len: usize,
+    /// Longest label value, in bytes.
+    pub max_label_value_len: usize,
+    /// Most series one request may carry.
+    pub max_series_per_request: usize,
+    /// How far ahead of the server's clock a sample may be, in seconds; 0 turns the check off.
+    pub max_future_secs: u64,
+    /// How long one forward to the store may take, in seconds.
+    pub forward_timeout_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_decoded_bytes: 32 * 1024 * 1024,
+            max_labels_per_series: 40,
+            max_label_name_len: 256,
+            max_label_value_len: 4096,
+            max_series_per_request: 100_000,
+            max_future_secs: 600,
+            forward_timeout_secs: 30,
+        }
+    }
+}
+
+impl Limits {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let nonzero = [
+            ("max_body_bytes", self.max_body_bytes as u64),
+            ("max_decoded_bytes", self.max_decoded_bytes as u64),
+            ("max_labels_per_series", self.max_labels_per_series as u64),
+            ("max_label_name_len", self.max_label_name_len as u64),
+            ("max_label_value_len", self.max_label_value_len as u64),
+            ("max_series_per_request", self.max_series_per_request as u64),
+            ("forward_timeout_secs", self.forward_timeout_secs),
+        ];
+        match nonzero.iter().find(|(_, v)| *v == 0) {
+            Some((setting, _)) => Err(ConfigError::ZeroLimit { setting }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The config file (`--config`, `PEEPER_CONFIG`). Keys mirror the flags.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on, e.g. `0.0.0.0:8480`.
+    pub listen: Option<String>,
+    /// PEM certificate chain for HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP (behind a TLS-terminating proxy).
+    pub plaintext: Option<bool>,
+    /// The store's remote-write URL.
+    pub remote_write_url: Option<String>,
+    /// Where `tokens.json` lives.
+    pub data_dir: Option<PathBuf>,
+    /// `extra-label` (default) or `rewrite`.
+    pub forward_mode: Option<ForwardMode>,
+    /// Per-request limits.
+    pub limits: Option<Limits>,
+}
+
+impl FileConfig {
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Settings given by flags or their environment twins (clap resolves flag > env); `None`
+/// (or `false` for `plaintext`) falls through to the file, then to the default.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub plaintext: bool,
+    pub remote_write_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub forward_mode: Option<ForwardMode>,
+}
+
+/// The PEM files of the HTTPS listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsPaths {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The leaf's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Unvalidated settings; build one directly in tests, or with [`ServerSettings::merge`].
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Address to listen on; port 0 picks a free port (see `RunningServer::local_addr`).
+    pub listen: SocketAddr,
+    /// HTTPS when `Some`, plaintext HTTP (h1 and h2c) when `None`.
+    pub tls: Option<TlsPaths>,
+    /// The store's remote-write URL, e.g. `http://127.0.0.1:8428/api/v1/write`.
+    pub remote_write_url: String,
+    /// Where `tokens.json` lives.
+    pub data_dir: PathBuf,
+    pub forward_mode: ForwardMode,
+    pub limits: Limits,
+}
+
+impl ServerSettings {
+    /// Merges flags/env over the file over the defaults.
+    pub fn merge(over: Overrides, file: FileConfig) -> Result<Self, ConfigError> {
+        let listen_text = over
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_text
+            .parse()
+            .map_err(|_| ConfigError::Listen { value: listen_text })?;
+        let cert = over.tls_cert.or(file.tls_cert);
+        let key = over.tls_key.or(file.tls_key);
+        let plaintext = over.plaintext || file.plaintext.unwrap_or(false);
+        let tls = match (cert, key, plaintext) {
+            (Some(_), _, true) | (_, Some(_), true) => return Err(ConfigError::PlaintextAndTls),
+            (Some(cert), Some(key), false) => Some(TlsPaths { cert, key }),
+            (Some(_), None, false) => {
+                return Err(ConfigError::HalfTls {
+                    given: "--tls-cert",
+                    missing: "--tls-key",
+                });
+            }
+            (None, Some(_), false) => {
+                return Err(ConfigError::HalfTls {
+                    given: "--tls-key",
+                    missing: "--tls-cert",
+                });
+            }
+            (None, None, true) => None,
+            (None, None, false) => return Err(ConfigError::NoTransport),
+        };
+        Ok(ServerSettings {
+            listen,
+            tls,
+            remote_write_url: over
+                .remote_write_url
+                .or(file.remote_write_url)
+                .unwrap_or_else(|| DEFAULT_REMOTE_WRITE_URL.to_owned()),
+            data_dir: over
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            forward_mode: over.forward_mode.or(file.forward_mode).unwrap_or_default(),
+            limits: file.limits.unwrap_or_default(),
+        })
+    }
+}
+
+/// The validated configuration [`crate::start`] runs with.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub(crate) listen: SocketAddr,
+    pub(crate) tls: Option<TlsPaths>,
+    pub(crate) remote_write_url: reqwest::Url,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) forward_mode: ForwardMode,
+    pub(crate) limits: Limits,
+}
+
+impl ServerConfig {
+    /// Validates `settings`. Files (TLS, tokens) are read by [`crate::start`].
+    pub fn try_new(settings: ServerSettings) -> Result<Self, ConfigError> {
+        let url_error = |message: String| ConfigError::RemoteWriteUrl {
+            value: settings.remote_write_url.clone(),
+            message,
+        };
+        let remote_write_url = reqwest::Url::parse(&settings.remote_write_url)
+            .map_err(|e| url_error(e.to_string()))?;
+        if !matches!(remote_write_url.scheme(), "http" | "https") {
+            return Err(url_error(format!(
+                "scheme {:?} is not supported",
+                remote_write_url.scheme()
+            )));
+        }
+        if remote_write_url.host_str().is_none() {
+            return Err(url_error("it has no host".to_owned()));
+        }
+        settings.limits.validate()?;
+        Ok(ServerConfig {
+            listen: settings.listen,
+            tls: settings.tls,
+            remote_write_url,
+            data_dir: settings.data_dir,
+            forward_mode: settings.forward_mode,
+            limits: settings.limits,
+        })
+    }
+
+    pub fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+    pub fn tls(&self) -> Option<&TlsPaths> {
+        self.tls.as_ref()
+    }
+    pub fn remote_write_url(&self) -> &reqwest::Url {
+        &self.remote_write_url
+    }
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+    pub fn forward_mode(&self) -> ForwardMode {
+        self.forward_mode
+    }
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+    /// How long one forward to the store may take.
+    pub fn forward_timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.forward_timeout_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests;

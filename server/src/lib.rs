@@ -1,0 +1,46 @@
+//! Peeper's ingest server: authenticates agents by bearer token, enforces tenant isolation
+//! and per-request limits, and forwards Prometheus remote-write to VictoriaMetrics (or any
+//! remote-write receiver), answering only after the store accepted the data.
+//!
+//! Modules: [`config`] (file + flags + env into a validated [`ServerConfig`]), [`tokens`]
+//! (the token file), [`auth`] (tokens in the running server), [`scan`] (the zero-allocation
+//! remote-write validator), [`forward`] (extra-label or rewrite forwarding), [`ingest`] (the
+//! HTTP routes and the one error → status mapping), [`metrics`], [`server`] (listener, TLS,
+//! graceful shutdown) and [`cli`].
+//!
+//! Embedding the server (as the agent's end-to-end tests do):
+//!
+//! ```no_run
+//! use peeper_server::config::{ForwardMode, Limits, ServerConfig, ServerSettings, TlsPaths};
+//! use peeper_server::tokens::TokenStore;
+//! # async fn demo(data_dir: std::path::PathBuf) -> Result<(), Box<dyn std::error::Error>> {
+//! let (_id, token) = TokenStore::open(&data_dir)?.create("acme", &[])?;
+//! let config = ServerConfig::try_new(ServerSettings {
+//!     listen: "127.0.0.1:0".parse()?,
+//!     tls: Some(TlsPaths { cert: "cert.pem".into(), key: "key.pem".into() }), // None: plaintext
+//!     remote_write_url: "http://127.0.0.1:8428/api/v1/write".into(),
+//!     data_dir,
+//!     forward_mode: ForwardMode::ExtraLabel,
+//!     limits: Limits::default(),
+//! })?;
+//! let server = peeper_server::start(config).await?; // bound when this returns
+//! let url = format!("https://{}/api/v1/write", server.local_addr());
+//! // ... push with `Authorization: Bearer {token}` ...
+//! server.shutdown().await;
+//! # let _ = (url, token); Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod devcert;
+pub mod forward;
+pub mod ingest;
+pub mod metrics;
+pub mod scan;
+pub mod server;
+pub mod tokens;
+
+pub use config::ServerConfig;
+pub use server::{RunningServer, ServerError, start};

@@ -1,0 +1,116 @@
+//! The server's own metrics, served on `GET /metrics` in the Prometheus text format. Every
+//! label has a bounded set of values: status codes, rejection reasons, error kinds, and
+//! tenants (which only the operator creates).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabels {
+    pub code: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantLabels {
+    pub tenant: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
+/// The counters and histograms the ingest path updates.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// `peeper_server_requests_total{code}`: write requests by response status.
+    pub requests: Family<CodeLabels, Counter>,
+    /// `peeper_server_samples_received_total{tenant}`: samples the store accepted.
+    pub samples: Family<TenantLabels, Counter>,
+    /// `peeper_server_series_received_total{tenant}`: series the store accepted.
+    pub series: Family<TenantLabels, Counter>,
+    /// `peeper_server_rejected_requests_total{reason}`: one reason per limit or auth failure.
+    pub rejected: Family<ReasonLabels, Counter>,
+    /// `peeper_server_forward_duration_seconds`: time the store took to answer.
+    pub forward_duration: Histogram,
+    /// `peeper_server_forward_errors_total{kind}`: forwards the store did not accept.
+    pub forward_errors: Family<KindLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("peeper_server");
+        let requests = Family::<CodeLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Remote-write requests, by HTTP status of the answer",
+            requests.clone(),
+        );
+        let samples = Family::<TenantLabels, Counter>::default();
+        registry.register(
+            "samples_received",
+            "Samples forwarded to and accepted by the store, by tenant",
+            samples.clone(),
+        );
+        let series = Family::<TenantLabels, Counter>::default();
+        registry.register(
+            "series_received",
+            "Series forwarded to and accepted by the store, by tenant",
+            series.clone(),
+        );
+        let rejected = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "rejected_requests",
+            "Requests refused before forwarding, by reason (auth failure or limit)",
+            rejected.clone(),
+        );
+        let forward_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register(
+            "forward_duration_seconds",
+            "Time from sending a batch to the store until it answered",
+            forward_duration.clone(),
+        );
+        let forward_errors = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "forward_errors",
+            "Forwards the store did not accept, by kind (unavailable, rejected, timeout, connect)",
+            forward_errors.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            samples,
+            series,
+            rejected,
+            forward_duration,
+            forward_errors,
+        }
+    }
+
+    pub fn reject(&self, reason: &'static str) {
+        self.rejected.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    /// The text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}

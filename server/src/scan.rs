@@ -1,0 +1,372 @@
+//! A zero-allocation validator of decoded remote-write 1.0 bodies: it walks the protobuf
+//! wire format of a `WriteRequest` over `&[u8]`, counts series and samples, enforces the
+//! per-request [`Limits`] and notes which tenant labels clients sent, without building a
+//! single `String`. This is what lets the server forward the client's original bytes.
+//!
+//! Wire layout (prompb): `WriteRequest { 1: repeated TimeSeries, 3: repeated Metadata }`,
+//! `TimeSeries { 1: repeated Label, 2: repeated Sample, 3: exemplars, 4: histograms }`,
+//! `Label { 1: string name, 2: string value }`, `Sample { 1: double value, 2: int64 ts }`.
+//! Unknown fields of any wire type are skipped as protobuf requires.
+
+use crate::config::Limits;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScanError {
+    #[error("body is not a valid remote-write WriteRequest: {what} at byte {offset}")]
+    Malformed { what: &'static str, offset: usize },
+    #[error(
+        "request has more than {limit} series, over the limit (limits.max_series_per_request); \
+         send smaller batches"
+    )]
+    TooManySeries { limit: usize },
+    #[error(
+        "series {series}{metric} has more than {limit} labels, over the limit \
+         (limits.max_labels_per_series)"
+    )]
+    TooManyLabels {
+        series: usize,
+        metric: String,
+        limit: usize,
+    },
+    #[error(
+        "series {series}{metric} has a label name of {len} bytes, over the limit of {limit} \
+         (limits.max_label_name_len)"
+    )]
+    LabelNameTooLong {
+        series: usize,
+        metric: String,
+        len: usize,
+        limit: usize,
+    },
+    #[error(
+        "series {series}{metric} has a label value of {len} bytes, over the limit of {limit} \
+         (limits.max_label_value_len)"
+    )]
+    LabelValueTooLong {
+        series: usize,
+        metric: String,
+        len: usize,
+        limit: usize,
+    },
+    #[error("series {series}{metric} has an empty label name")]
+    EmptyLabelName { series: usize, metric: String },
+    #[error("series {series}{metric} has a label {what} that is not valid UTF-8")]
+    InvalidUtf8 {
+        series: usize,
+        metric: String,
+        what: &'static str,
+    },
+    #[error(
+        "series {series}{metric} has a sample at {timestamp_ms} ms, more than {limit_secs} s \
+         ahead of the server's clock (limits.max_future_secs)"
+    )]
+    SampleInFuture {
+        series: usize,
+        metric: String,
+        timestamp_ms: i64,
+        limit_secs: u64,
+    },
+}
+
+impl ScanError {
+    /// The `reason` label of the rejection counter for this error.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ScanError::Malformed { .. } => "malformed",
+            ScanError::TooManySeries { .. } => "series_per_request",
+            ScanError::TooManyLabels { .. } => "labels_per_series",
+            ScanError::LabelNameTooLong { .. } => "label_name_length",
+            ScanError::LabelValueTooLong { .. } => "label_value_length",
+            ScanError::EmptyLabelName { .. } => "empty_label_name",
+            ScanError::InvalidUtf8 { .. } => "invalid_utf8",
+            ScanError::SampleInFuture { .. } => "sample_in_future",
+        }
+    }
+}
+
+/// What a valid body holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub series: usize,
+    pub samples: usize,
+    /// Some series carries a `tenant` label (VictoriaMetrics' `extra_label` overrides it).
+    pub tenant_label: bool,
+    /// Some series carries `vm_account_id` or `vm_project_id`: the body must be rewritten.
+    pub vm_tenancy_label: bool,
+}
+
+const WIRE_VARINT: u8 = 0;
+const WIRE_FIXED64: u8 = 1;
+const WIRE_LEN: u8 = 2;
+const WIRE_FIXED32: u8 = 5;
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    /// Offset of `buf` within the whole body, for error messages.
+    base: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8], base: usize) -> Self {
+        Reader { buf, pos: 0, base }
+    }
+
+    fn done(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    fn err(&self, what: &'static str) -> ScanError {
+        ScanError::Malformed {
+            what,
+            offset: self.base + self.pos,
+        }
+    }
+
+    #[inline]
+    fn varint(&mut self) -> Result<u64, ScanError> {
+        // Tags and short lengths are one byte: the common case.
+        if let Some(&byte) = self.buf.get(self.pos)
+            && byte < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(byte));
+        }
+        self.varint_slow()
+    }
+
+    #[cold]
+    fn varint_slow(&mut self) -> Result<u64, ScanError> {
+        let mut value = 0u64;
+        for i in 0..10 {
+            let Some(&byte) = self.buf.get(self.pos) else {
+                return Err(self.err("truncated varint"));
+            };
+            self.pos += 1;
+            if i == 9 && byte > 1 {
+                return Err(self.err("varint longer than 64 bits"));
+            }
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(self.err("varint longer than 10 bytes"))
+    }
+
+    #[inline]
+    fn tag(&mut self) -> Result<(u64, u8), ScanError> {
+        let key = self.varint()?;
+        let field = key >> 3;
+        if field == 0 {
+            return Err(self.err("field number 0"));
+        }
+        Ok((field, (key & 7) as u8))
+    }
+
+    #[inline]
+    fn len_delimited(&mut self) -> Result<Reader<'a>, ScanError> {
+        let len = self.varint()?;
+        let start = self.pos;
+        let remaining = (self.buf.len() - start) as u64;
+        if len > remaining {
+            return Err(self.err("length-delimited field runs past its message"));
+        }
+        self.pos = start + len as usize;
+        Ok(Reader::new(&self.buf[start..self.pos], self.base + start))
+    }
+
+    fn fixed(&mut self, n: usize) -> Result<&'a [u8], ScanError> {
+        if self.buf.len() - self.pos < n {
+            return Err(self.err("truncated fixed-width field"));
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    fn skip(&mut self, wire: u8) -> Result<(), ScanError> {
+        match wire {
+            WIRE_VARINT => self.varint().map(drop),
+            WIRE_FIXED64 => self.fixed(8).map(drop),
+            WIRE_LEN => self.len_delimited().map(drop),
+            WIRE_FIXED32 => self.fixed(4).map(drop),
+            _ => Err(self.err("unsupported wire type (groups or invalid)")),
+        }
+    }
+}
+
+/// The validation context of one request.
+struct Scan<'l> {
+    limits: &'l Limits,
+    /// Samples after this (ms since the epoch) are refused; `None` turns the check off.
+    max_timestamp_ms: Option<i64>,
+    summary: Summary,
+}
+
+/// Validates a decoded `WriteRequest`; `now_ms` is the server's clock for the future check.
+pub fn scan(body: &[u8], limits: &Limits, now_ms: i64) -> Result<Summary, ScanError> {
+    let max_timestamp_ms = (limits.max_future_secs > 0).then(|| {
+        let ahead = i64::try_from(limits.max_future_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        now_ms.saturating_add(ahead)
+    });
+    let mut scan = Scan {
+        limits,
+        max_timestamp_ms,
+        summary: Summary::default(),
+    };
+    let mut r = Reader::new(body, 0);
+    while !r.done() {
+        match r.tag()? {
+            (1, WIRE_LEN) => {
+                let series = r.len_delimited()?;
+                if scan.summary.series == limits.max_series_per_request {
+                    return Err(ScanError::TooManySeries {
+                        limit: limits.max_series_per_request,
+                    });
+                }
+                scan.series(series)?;
+                scan.summary.series += 1;
+            }
+            (1, _) => return Err(r.err("timeseries field is not length-delimited")),
+            (_, wire) => r.skip(wire)?,
+        }
+    }
+    Ok(scan.summary)
+}
+
+/// ` (metric NAME)` for error messages, or nothing when `__name__` was not seen yet.
+fn metric_suffix(name: Option<&[u8]>) -> String {
+    name.map(|n| format!(" (metric {:?})", String::from_utf8_lossy(n)))
+        .unwrap_or_default()
+}
+
+impl Scan<'_> {
+    fn series(&mut self, mut r: Reader<'_>) -> Result<(), ScanError> {
+        let index = self.summary.series;
+        let mut labels = 0usize;
+        let mut metric: Option<&[u8]> = None;
+        while !r.done() {
+            match r.tag()? {
+                (1, WIRE_LEN) => {
+                    labels += 1;
+                    if labels > self.limits.max_labels_per_series {
+                        return Err(ScanError::TooManyLabels {
+                            series: index,
+                            metric: metric_suffix(metric),
+                            limit: self.limits.max_labels_per_series,
+                        });
+                    }
+                    let (name, value) = label(r.len_delimited()?)?;
+                    if name == b"__name__" {
+                        metric = Some(value);
+                    }
+                    self.check_label(index, metric, name, value)?;
+                }
+                (2, WIRE_LEN) => {
+                    let sample = r.len_delimited()?;
+                    self.summary.samples += 1;
+                    if let Some(max) = self.max_timestamp_ms {
+                        let ts = sample_timestamp(sample)?;
+                        if ts > max {
+                            return Err(ScanError::SampleInFuture {
+                                series: index,
+                                metric: metric_suffix(metric),
+                                timestamp_ms: ts,
+                                limit_secs: self.limits.max_future_secs,
+                            });
+                        }
+                    }
+                }
+                (1 | 2, _) => return Err(r.err("label or sample field is not length-delimited")),
+                (_, wire) => r.skip(wire)?,
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn check_label(
+        &mut self,
+        series: usize,
+        metric: Option<&[u8]>,
+        name: &[u8],
+        value: &[u8],
+    ) -> Result<(), ScanError> {
+        let limits = self.limits;
+        if name.is_empty() {
+            return Err(ScanError::EmptyLabelName {
+                series,
+                metric: metric_suffix(metric),
+            });
+        }
+        if name.len() > limits.max_label_name_len {
+            return Err(ScanError::LabelNameTooLong {
+                series,
+                metric: metric_suffix(metric),
+                len: name.len(),
+                limit: limits.max_label_name_len,
+            });
+        }
+        if value.len() > limits.max_label_value_len {
+            return Err(ScanError::LabelValueTooLong {
+                series,
+                metric: metric_suffix(metric),
+                len: value.len(),
+                limit: limits.max_label_value_len,
+            });
+        }
+        // ASCII (the usual case) is checked much faster than general UTF-8.
+        let ascii = name.is_ascii() && value.is_ascii();
+        for (what, bytes) in [("name", name), ("value", value)] {
+            if !ascii && std::str::from_utf8(bytes).is_err() {
+                return Err(ScanError::InvalidUtf8 {
+                    series,
+                    metric: metric_suffix(metric.filter(|m| std::str::from_utf8(m).is_ok())),
+                    what,
+                });
+            }
+        }
+        match name {
+            b"tenant" => self.summary.tenant_label = true,
+            b"vm_account_id" | b"vm_project_id" => self.summary.vm_tenancy_label = true,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The name and value of one `Label` message (absent fields are empty, as in proto3).
+#[inline]
+fn label<'a>(mut r: Reader<'a>) -> Result<(&'a [u8], &'a [u8]), ScanError> {
+    let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
+    while !r.done() {
+        match r.tag()? {
+            (1, WIRE_LEN) => name = r.len_delimited()?.buf,
+            (2, WIRE_LEN) => value = r.len_delimited()?.buf,
+            (1 | 2, _) => return Err(r.err("label name or value is not length-delimited")),
+            (_, wire) => r.skip(wire)?,
+        }
+    }
+    Ok((name, value))
+}
+
+/// The timestamp of one `Sample` message (0 when absent).
+#[inline]
+fn sample_timestamp(mut r: Reader<'_>) -> Result<i64, ScanError> {
+    let mut ts = 0i64;
+    while !r.done() {
+        match r.tag()? {
+            (1, WIRE_FIXED64) => {
+                r.fixed(8)?;
+            }
+            (2, WIRE_VARINT) => ts = r.varint()? as i64,
+            (1 | 2, _) => return Err(r.err("sample value or timestamp has the wrong wire type")),
+            (_, wire) => r.skip(wire)?,
+        }
+    }
+    Ok(ts)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,257 @@
+//! The listener: one TCP socket speaking HTTP/1.1 and HTTP/2 (ALPN `h2`/`http/1.1` over
+//! TLS, prior-knowledge h2c in plaintext), serving the axum router through hyper-util's
+//! auto builder, with graceful shutdown that finishes in-flight requests.
+
+use crate::auth::TokenCache;
+use crate::config::{ServerConfig, TlsPaths};
+use crate::forward::{ForwardError, Forwarder};
+use crate::ingest::{self, AppState};
+use crate::metrics::Metrics;
+use crate::tokens::TokenError;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for in-flight requests.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot read the TLS certificate chain {path}: {message}")]
+    TlsCert { path: PathBuf, message: String },
+    #[error("cannot read the TLS private key {path}: {message}")]
+    TlsKey { path: PathBuf, message: String },
+    #[error("cannot use the TLS certificate {cert} with key {key}: {message}")]
+    TlsConfig {
+        cert: PathBuf,
+        key: PathBuf,
+        message: String,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tokens(#[from] TokenError),
+    #[error(transparent)]
+    Forward(#[from] ForwardError),
+}
+
+/// A server that is accepting connections.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The bound address (with the real port when the config said port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 30 s), then returns.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Loads TLS material and tokens, binds the listener and starts serving in the background.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    // Idempotent: the binary installs it first thing; embedders (tests) may not have.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let tls = config.tls().map(tls_acceptor).transpose()?;
+    let tokens = TokenCache::load(config.data_dir())?;
+    if tokens.is_empty() {
+        tracing::warn!(
+            data_dir = %config.data_dir().display(),
+            "no tokens yet, every write is refused: create one with `peeper-server token create --tenant NAME`"
+        );
+    }
+    let forwarder = Forwarder::new(config.forward_timeout())?;
+    let state = Arc::new(AppState {
+        tokens,
+        forwarder,
+        metrics: Metrics::new(),
+        limits: *config.limits(),
+        forward_mode: config.forward_mode(),
+        remote_write_url: config.remote_write_url().clone(),
+    });
+    let listener =
+        TcpListener::bind(config.listen())
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: config.listen(),
+                source,
+            })?;
+    let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen(),
+        source,
+    })?;
+    tracing::info!(
+        %local_addr,
+        tls = tls.is_some(),
+        store = %config.remote_write_url(),
+        mode = ?config.forward_mode(),
+        "peeper-server listening"
+    );
+    let (shutdown, watch_rx) = watch::channel(false);
+    let app = ingest::router(state);
+    let task = tokio::spawn(accept_loop(listener, tls, app, watch_rx));
+    Ok(RunningServer {
+        local_addr,
+        shutdown,
+        task,
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn tls_acceptor(paths: &TlsPaths) -> Result<TlsAcceptor, ServerError> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&paths.cert)
+        .and_then(|iter| iter.collect())
+        .map_err(|e| ServerError::TlsCert {
+            path: paths.cert.clone(),
+            message: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(ServerError::TlsCert {
+            path: paths.cert.clone(),
+            message: "no CERTIFICATE block in the file".to_owned(),
+        });
+    }
+    let key = PrivateKeyDer::from_pem_file(&paths.key).map_err(|e| ServerError::TlsKey {
+        path: paths.key.clone(),
+        message: e.to_string(),
+    })?;
+    let config_error = |e: rustls::Error| ServerError::TlsConfig {
+        cert: paths.cert.clone(),
+        key: paths.key.clone(),
+        message: e.to_string(),
+    };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(config_error)?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(config_error)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped(&mut shutdown) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(connection(stream, peer, tls.clone(), app.clone(), shutdown.clone()));
+                }
+                Err(e) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    tracing::info!(
+        connections = connections.len(),
+        "shutting down: finishing in-flight requests"
+    );
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+        connections.abort_all();
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    app: axum::Router,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    match tls {
+        Some(acceptor) => {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => serve(TokioIo::new(stream), peer, app, shutdown).await,
+                Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+        None => serve(TokioIo::new(stream), peer, app, shutdown).await,
+    }
+}
+
+async fn serve<I>(io: I, peer: SocketAddr, app: axum::Router, mut shutdown: watch::Receiver<bool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    builder.http2().timer(TokioTimer::new());
+    let conn = builder.serve_connection(io, TowerToHyperService::new(app));
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = stopped(&mut shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, "connection ended with an error: {e}");
+    }
+}
+
+/// Resolves once shutdown was requested (or the server handle is gone).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}

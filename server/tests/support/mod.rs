@@ -1,0 +1,198 @@
+//! Test harness shared by the server's and the agent's integration tests (the agent's
+//! include this file by path): real services from Debian packages, started on free
+//! loopback ports in temporary directories and stopped when dropped.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// Finds a binary on PATH or in the usual Debian locations, or fails the test saying how to
+/// get it. A missing service never passes silently.
+pub fn require_binary(name: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    dirs.extend(["/usr/bin", "/usr/sbin", "/usr/local/bin"].map(PathBuf::from));
+    for dir in dirs {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "`{name}` is not installed. This test runs against the real {name}: install it with \
+         `apt-get install {package}` or run the README's test command (`./scripts/test.sh`), \
+         which installs it."
+    )
+}
+
+/// Waits until `check` returns true, or panics naming `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+/// A plain HTTP/1.0 GET against loopback; returns (status, body).
+pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Percent-encodes a query parameter value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A real single-node VictoriaMetrics (Debian package `victoria-metrics`).
+pub struct VictoriaMetrics {
+    child: Option<Child>,
+    pub addr: String,
+    binary: PathBuf,
+    data: tempfile::TempDir,
+}
+
+impl VictoriaMetrics {
+    pub fn start() -> Self {
+        let binary = require_binary("victoria-metrics", "victoria-metrics");
+        let data = tempfile::tempdir().expect("temp dir for VictoriaMetrics");
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut vm = VictoriaMetrics {
+            child: None,
+            addr,
+            binary,
+            data,
+        };
+        vm.spawn();
+        vm
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::File::create(self.data.path().join("vm.log")).expect("vm log");
+        let child = Command::new(&self.binary)
+            .arg(format!("-httpListenAddr={}", self.addr))
+            .arg(format!(
+                "-storageDataPath={}",
+                self.data.path().join("data").display()
+            ))
+            .arg("-search.latencyOffset=1s")
+            .arg("-retentionPeriod=1")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start victoria-metrics");
+        self.child = Some(child);
+        let addr = self.addr.clone();
+        wait_until("VictoriaMetrics /health", Duration::from_secs(30), || {
+            matches!(http_get(&addr, "/health"), Ok((200, _)))
+        });
+    }
+
+    /// Stops the process, keeping its data for [`Self::restart`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn write_url(&self) -> String {
+        format!("http://{}/api/v1/write", self.addr)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// Flushes fresh data so queries see it.
+    pub fn flush(&self) {
+        let _ = http_get(&self.addr, "/internal/force_flush");
+    }
+
+    /// Runs an instant query and returns the `data.result` array.
+    pub fn query(&self, promql: &str) -> Vec<serde_json::Value> {
+        self.flush();
+        let path = format!("/api/v1/query?query={}", url_encode(promql));
+        let (status, body) = http_get(&self.addr, &path).expect("query VictoriaMetrics");
+        assert_eq!(status, 200, "query {promql} failed: {body}");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("query JSON");
+        json["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The value of a query that returns exactly one series.
+    pub fn query_one(&self, promql: &str) -> Option<f64> {
+        let result = self.query(promql);
+        let first = result.first()?;
+        first["value"][1].as_str()?.parse().ok()
+    }
+
+    /// Waits until `promql` returns at least one series, returning them.
+    pub fn wait_for(&self, promql: &str, timeout: Duration) -> Vec<serde_json::Value> {
+        let mut found = Vec::new();
+        wait_until(
+            &format!("VictoriaMetrics to return {promql}"),
+            timeout,
+            || {
+                found = self.query(promql);
+                !found.is_empty()
+            },
+        );
+        found
+    }
+}
+
+impl Drop for VictoriaMetrics {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
