@@ -79,7 +79,7 @@ impl Stack {
     }
 }
 
-fn run(mut command: Command) -> Output {
+fn run(command: &mut Command) -> Output {
     command.output().expect("run peeper-agent")
 }
 
