@@ -8,24 +8,24 @@ use std::path::PathBuf;
 #[command(name = "peeper-agent", version, about = "Collects host and service metrics and pushes them to a Peeper server or any remote-write receiver.")]
 pub struct Cli {
     /// TOML config file.
-    #[arg(long, env = "PEEPER_CONFIG", value_name = "FILE")]
+    #[arg(long, env = "PEEPER_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Server base URL (`https://peeper.example.com`); `/api/v1/write` is appended. A URL
     /// with a path is used as it is, e.g. `http://vm:8428/api/v1/write`.
-    #[arg(long, env = "PEEPER_SERVER_URL", value_name = "URL")]
+    #[arg(long, env = "PEEPER_SERVER_URL", global = true, value_name = "URL")]
     pub server: Option<String>,
 
     /// File holding the bearer token (the token itself never goes on the command line).
-    #[arg(long, env = "PEEPER_TOKEN_FILE", value_name = "FILE")]
+    #[arg(long, env = "PEEPER_TOKEN_FILE", global = true, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
     /// Extra CA certificate(s), PEM, trusted besides the system roots.
-    #[arg(long, env = "PEEPER_CA_FILE", value_name = "FILE")]
+    #[arg(long, env = "PEEPER_CA_FILE", global = true, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
 
     /// This host's name, the `instance` label (default: the hostname).
-    #[arg(long, env = "PEEPER_INSTANCE", value_name = "NAME")]
+    #[arg(long, env = "PEEPER_INSTANCE", global = true, value_name = "NAME")]
     pub instance: Option<String>,
 
     /// Collection interval, e.g. `15s`, `1m`.
@@ -45,7 +45,7 @@ pub struct Cli {
     pub buffer_max_bytes: Option<u64>,
 
     /// Transport to the server: `https` (Prometheus remote-write).
-    #[arg(long, env = "PEEPER_TRANSPORT", value_name = "https")]
+    #[arg(long, env = "PEEPER_TRANSPORT", global = true, value_name = "https")]
     pub transport: Option<String>,
 
     /// Collect once and exit (with `--print`: print; otherwise push and exit non-zero on failure).
@@ -68,4 +68,19 @@ pub struct Cli {
 pub enum Command {
     /// Print the effective configuration (secrets left out) and exit.
     ShowConfig,
+    /// Push one passive check result now (for cron scripts), with the agent's server and token.
+    Status {
+        /// The check's name (the `check` label): A-Z a-z 0-9 _ . : -
+        name: String,
+        /// OK or ERR.
+        #[arg(value_parser = ["OK", "ERR", "ok", "err"])]
+        state: String,
+        /// A short message (first line kept, at most 200 characters).
+        #[arg(long)]
+        message: Option<String>,
+        /// How often results are expected, e.g. `1h`: pushed as
+        /// peeper_check_expected_interval_seconds so silence can raise an alert.
+        #[arg(long, value_name = "DURATION")]
+        expect_every: Option<String>,
+    },
 }

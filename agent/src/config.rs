@@ -3,10 +3,14 @@
 
 use crate::cli::Cli;
 use crate::collector::apache::ApacheConfig;
+use crate::collector::certs::CertsConfig;
+use crate::collector::checks::ChecksConfig;
+use crate::collector::checks::config::CheckEntry;
 use crate::collector::docker::DockerConfig;
 use crate::collector::linux::LinuxConfig;
 use crate::collector::mysql::MysqlConfig;
 use crate::collector::postgres::PostgresConfig;
+use crate::collector::probes::ProbesConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,6 +33,11 @@ pub struct FileConfig {
     pub apache: Option<ApacheConfig>,
     pub mysql: Option<MysqlConfig>,
     pub postgres: Option<PostgresConfig>,
+    pub certs: Option<CertsConfig>,
+    pub probes: Option<ProbesConfig>,
+    /// `[[checks]]` entries.
+    #[serde(default)]
+    pub checks: Vec<CheckEntry>,
 }
 
 /// Which collectors run, and their settings.
@@ -39,6 +48,9 @@ pub struct CollectorsConfig {
     pub apache: ApacheConfig,
     pub mysql: MysqlConfig,
     pub postgres: PostgresConfig,
+    pub certs: CertsConfig,
+    pub probes: ProbesConfig,
+    pub checks: ChecksConfig,
 }
 
 /// How batches reach the server.
@@ -175,6 +187,10 @@ impl AgentConfig {
             apache: ApacheConfig::resolve(file.apache.clone(), env)?,
             mysql: MysqlConfig::resolve(file.mysql.clone(), env)?,
             postgres: PostgresConfig::resolve(file.postgres.clone(), env)?,
+            certs: CertsConfig::resolve(file.certs.clone(), env)?
+                .with_schedule(interval, collect_timeout),
+            probes: ProbesConfig::resolve(file.probes.clone(), env, collect_timeout)?,
+            checks: ChecksConfig::resolve(&file.checks, env, interval, collect_timeout)?,
         };
 
         let server = cli.server.clone().or(file.server.clone());
@@ -290,7 +306,7 @@ fn check_range(setting: &'static str, value: Duration, min: Duration, max: Durat
     Ok(())
 }
 
-/// Parses `500ms`, `15s`, `2m`, `1h`, `1m30s`; a bare number means seconds.
+/// Parses `500ms`, `15s`, `2m`, `1h`, `1d`, `1m30s`; a bare number means seconds.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<f64>() {
@@ -308,6 +324,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             "s" => number,
             "m" => number * 60.0,
             "h" => number * 3600.0,
+            "d" => number * 86_400.0,
             _ => return None,
         };
         total += Duration::from_secs_f64(seconds);

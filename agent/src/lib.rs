@@ -9,3 +9,4 @@ pub mod config;
 pub mod push;
 pub mod runtime;
 pub mod stats;
+pub mod status;

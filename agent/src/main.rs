@@ -11,7 +11,11 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     init_logging(&cli.log_format);
-    let needs_push = !(cli.once && cli.print) && cli.command.is_none();
+    let needs_push = match cli.command {
+        Some(Command::ShowConfig) => false,
+        Some(Command::Status { .. }) => true,
+        None => !(cli.once && cli.print),
+    };
     let env = |name: &str| std::env::var(name).ok();
     let config = match AgentConfig::try_new(&cli, &env, needs_push) {
         Ok(config) => config,
@@ -32,9 +36,34 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        if let Some(Command::ShowConfig) = cli.command {
-            println!("{config:#?}");
-            return ExitCode::SUCCESS;
+        match &cli.command {
+            Some(Command::ShowConfig) => {
+                println!("{config:#?}");
+                return ExitCode::SUCCESS;
+            }
+            Some(Command::Status {
+                name,
+                state,
+                message,
+                expect_every,
+            }) => {
+                let result = peeper_agent::status::push_status(
+                    &config,
+                    name,
+                    state,
+                    message.as_deref(),
+                    expect_every.as_deref(),
+                )
+                .await;
+                return match result {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(err) => {
+                        eprintln!("peeper-agent: {err}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
+            None => {}
         }
         if cli.once && cli.print {
             print!("{}", runtime::print_once(&config).await);

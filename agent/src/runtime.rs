@@ -61,6 +61,14 @@ async fn collect_one(
     Vec::new()
 }
 
+/// Adds the agent's `instance` and a `job` to every series.
+pub fn label_families(families: &mut [MetricFamily], job: &str, instance: &str) {
+    for family in families {
+        family.add_label("job", job);
+        family.add_label("instance", instance);
+    }
+}
+
 fn agent_families(stats: &AgentStats, instance: &str) -> Vec<MetricFamily> {
     let mut families = stats.families();
     for family in &mut families {
@@ -118,14 +126,19 @@ pub async fn print_once(config: &AgentConfig) -> String {
     encode_text(&collect_all_once(config, &stats).await)
 }
 
-/// `--once`: collect, push, and fail unless the receiver accepted. Retries transient
-/// failures a few times within about half a minute.
+/// `--once`: collect, push, and fail unless the receiver accepted.
 pub async fn push_once(config: &AgentConfig) -> Result<u64, RunError> {
-    let push = config.push.as_ref().ok_or(RunError::NoServer)?;
-    let sender = Sender::try_new(push)?;
     let stats = Arc::new(AgentStats::default());
     let families = collect_all_once(config, &stats).await;
-    let Some(batch) = make_batch(&families) else {
+    push_families(config, &families).await
+}
+
+/// Pushes one set of families now, retrying transient failures a few times within about
+/// half a minute; fails unless the receiver accepted them.
+pub async fn push_families(config: &AgentConfig, families: &[MetricFamily]) -> Result<u64, RunError> {
+    let push = config.push.as_ref().ok_or(RunError::NoServer)?;
+    let sender = Sender::try_new(push)?;
+    let Some(batch) = make_batch(families) else {
         return Ok(0);
     };
     let mut backoff = crate::push::Backoff::new(Duration::from_secs(1), Duration::from_secs(8));

@@ -254,3 +254,59 @@ fn bad_flags_exit_non_zero_with_the_fix() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--server") && stderr.contains("--print"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_result_from_cron_is_queryable_in_victoriametrics() {
+    let vm = VictoriaMetrics::start();
+    let stack = Stack::start(&vm, "acme").await;
+    let ok = run(stack
+        .agent("cron-host", &stack.token_file)
+        .args(["status", "backup.nightly", "OK", "--message", "12 GB in 4m", "--expect-every", "1d"]));
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let err = run(stack
+        .agent("cron-host", &stack.token_file)
+        .args(["status", "disk-check", "ERR", "--message", "sda1 at 97%"]));
+    assert!(err.status.success(), "{}", String::from_utf8_lossy(&err.stderr));
+
+    let selector = r#"{instance="cron-host",tenant="acme",job="checks"}"#;
+    vm.wait_for(&format!("peeper_check_status{selector}"), Duration::from_secs(20));
+    let value = |q: &str| {
+        let found = vm.wait_for(q, Duration::from_secs(20));
+        found[0]["value"][1].as_str().unwrap().parse::<f64>().unwrap()
+    };
+    assert_eq!(value(r#"peeper_check_status{check="backup.nightly",tenant="acme"}"#), 1.0);
+    assert_eq!(value(r#"peeper_check_status{check="disk-check",tenant="acme"}"#), 0.0);
+    assert_eq!(value(r#"peeper_check_expected_interval_seconds{check="backup.nightly"}"#), 86_400.0);
+    assert_eq!(
+        value(r#"peeper_check_message_info{check="disk-check",message="sda1 at 97%"}"#),
+        1.0
+    );
+    let last = value(r#"peeper_check_last_run_timestamp_seconds{check="backup.nightly"}"#);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    assert!((now - last).abs() < 60.0, "last run {last} vs now {now}");
+
+    let bad = run(stack.agent("cron-host", &stack.token_file).args(["status", "x y", "OK"]));
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("x y"));
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_checks_reach_victoriametrics() {
+    let vm = VictoriaMetrics::start();
+    let stack = Stack::start(&vm, "acme").await;
+    let config = stack.dir.path().join("agent.toml");
+    std::fs::write(
+        &config,
+        "[linux]\nenabled = false\n\n[[checks]]\nname = \"always-ok\"\ncommand = \"echo fine\"\n\n\
+         [[checks]]\nname = \"hangs\"\ncommand = \"sleep 30\"\ntimeout = \"500ms\"\n",
+    )
+    .unwrap();
+    let output = run(stack.agent("checker", &stack.token_file).arg("--config").arg(&config).arg("--once"));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    vm.wait_for(r#"peeper_check_status{instance="checker"}"#, Duration::from_secs(20));
+    assert_eq!(vm.query_one(r#"peeper_check_status{instance="checker",check="always-ok"}"#), Some(1.0));
+    assert_eq!(vm.query_one(r#"peeper_check_status{instance="checker",check="hangs"}"#), Some(0.0));
+    assert!(vm.query(r#"node_load1{instance="checker"}"#).is_empty(), "linux was switched off");
+    stack.stop().await;
+}

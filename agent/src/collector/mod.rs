@@ -2,11 +2,14 @@
 //! trait and registered explicitly in [`build`] from the validated configuration.
 
 pub mod apache;
+pub mod certs;
+pub mod checks;
 pub mod docker;
 pub mod env;
 pub mod linux;
 pub mod mysql;
 pub mod postgres;
+pub mod probes;
 
 use peeper_proto::MetricFamily;
 use std::future::Future;
@@ -40,6 +43,27 @@ pub fn build(config: &crate::config::CollectorsConfig) -> Vec<Box<dyn Collector>
     let mut collectors: Vec<Box<dyn Collector>> = Vec::new();
     if config.linux.enabled {
         collectors.push(Box::new(linux::LinuxCollector::new(&config.linux)));
+    }
+    if config.apache.enabled {
+        collectors.push(Box::new(apache::ApacheCollector::new(&config.apache)));
+    }
+    if config.mysql.enabled {
+        collectors.push(Box::new(mysql::MysqlCollector::new(&config.mysql)));
+    }
+    if config.postgres.enabled {
+        collectors.push(Box::new(postgres::PostgresCollector::new(&config.postgres)));
+    }
+    if config.docker.enabled {
+        collectors.push(Box::new(docker::DockerCollector::new(&config.docker)));
+    }
+    if config.certs.enabled {
+        collectors.push(Box::new(certs::CertsCollector::new(&config.certs)));
+    }
+    if config.checks.enabled {
+        collectors.push(Box::new(checks::ChecksCollector::new(&config.checks)));
+    }
+    if config.probes.enabled {
+        collectors.push(Box::new(probes::ProbesCollector::new(&config.probes)));
     }
     collectors
 }

@@ -5,3 +5,8 @@
 #[path = "../../../server/tests/support/mod.rs"]
 mod base;
 pub use base::*;
+
+pub mod apache;
+pub mod docker;
+pub mod mariadb;
+pub mod postgres;

@@ -39,7 +39,10 @@ impl ApacheConfig {
         if !(config.url.starts_with("http://") || config.url.starts_with("https://")) {
             return Err(ConfigError::Invalid {
                 setting: "apache.url (PEEPER_APACHE_URL)",
-                message: format!("{:?} must be an http:// or https:// URL, e.g. http://127.0.0.1/server-status?auto", config.url),
+                message: format!(
+                    "{:?} must be an http:// or https:// URL, e.g. http://127.0.0.1/server-status?auto",
+                    config.url
+                ),
             });
         }
         Ok(config)

@@ -77,7 +77,10 @@ impl MysqlConfig {
         if config.enabled
             && let Some(path) = &config.password_file
         {
-            config.password = Some(read_secret("mysql.password_file (PEEPER_MYSQL_PASSWORD_FILE)", path)?);
+            config.password = Some(read_secret(
+                "mysql.password_file (PEEPER_MYSQL_PASSWORD_FILE)",
+                path,
+            )?);
         }
         Ok(config)
     }

@@ -20,8 +20,9 @@ pub struct PostgresConfig {
     pub password_file: Option<PathBuf>,
     /// The database to connect to; statistics cover every database of the cluster.
     pub database: String,
-    /// `disable`, `prefer` or `require` (TLS with rustls, verified against `ca_file` or the
-    /// system roots).
+    /// `disable`, `prefer` or `require` (TLS with rustls). As libpq, the server's certificate
+    /// is verified only when `ca_file` is set (then chain and host name, libpq's
+    /// `verify-full`); without it TLS encrypts but does not authenticate the server.
     pub sslmode: String,
     pub ca_file: Option<PathBuf>,
 }
@@ -78,13 +79,19 @@ impl PostgresConfig {
         if !["disable", "prefer", "require"].contains(&config.sslmode.as_str()) {
             return Err(ConfigError::Invalid {
                 setting: "postgres.sslmode (PEEPER_POSTGRES_SSLMODE)",
-                message: format!("{:?} is not one of disable, prefer, require", config.sslmode),
+                message: format!(
+                    "{:?} is not one of disable, prefer, require",
+                    config.sslmode
+                ),
             });
         }
         if config.enabled
             && let Some(path) = &config.password_file
         {
-            config.password = Some(read_secret("postgres.password_file (PEEPER_POSTGRES_PASSWORD_FILE)", path)?);
+            config.password = Some(read_secret(
+                "postgres.password_file (PEEPER_POSTGRES_PASSWORD_FILE)",
+                path,
+            )?);
         }
         Ok(config)
     }

@@ -1,0 +1,428 @@
+//! The certificate-expiry collector: checks remote TLS endpoints and PEM files and reports
+//! them with ribbybibby/ssl_exporter's names (`ssl_cert_not_after`, `ssl_probe_success`,
+//! `ssl_file_cert_not_after`, ...), each endpoint series with `target="host:port"`.
+//!
+//! Each endpoint is checked once per cycle however often it is listed (the list from the
+//! config and the endpoints file is de-duplicated), up to `concurrency` at a time, each
+//! check bounded by `timeout`, the whole cycle by the budget the agent gives it; what is
+//! not done by then keeps its last result and goes first next cycle. A failing endpoint
+//! reports `ssl_probe_success 0` every cycle but is tried ever more rarely (see
+//! [`schedule`]).
+
+mod cert;
+pub mod config;
+mod files;
+mod metrics;
+mod probe;
+pub mod schedule;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testutil;
+
+pub use config::{CertsConfig, Endpoint, StartTls};
+
+use super::{CollectError, CollectFuture, Collector};
+use peeper_proto::MetricFamily;
+use probe::Checked;
+use schedule::{Schedule, Timing};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use verify::TlsContext;
+
+/// A check that would get less than this before the cycle's end waits for the next cycle.
+const MIN_CHECK_TIME: Duration = Duration::from_millis(100);
+
+/// Why a check, a file or the collector's setup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CertsError {
+    #[error("cannot connect to {target}: {source}")]
+    Connect {
+        target: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{target}: STARTTLS failed: {message}")]
+    StartTls { target: String, message: String },
+    #[error("{target}: TLS handshake failed: {message}")]
+    Handshake { target: String, message: String },
+    #[error("{target}: no answer within {after:?}")]
+    Timeout { target: String, after: Duration },
+    #[error("{target}: {name:?} is not a valid TLS server name; set another with host:port@name")]
+    ServerName { target: String, name: String },
+    #[error("{0}: the server presented no certificate")]
+    NoCertificate(String),
+    #[error("cannot parse a certificate: {0}")]
+    Certificate(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} holds no PEM certificate")]
+    NoCertificates(PathBuf),
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+}
+
+/// One endpoint's state across cycles.
+#[derive(Debug)]
+struct EndpointState {
+    endpoint: Endpoint,
+    schedule: Schedule,
+    errors_total: u64,
+    /// The last check's result: `Some(Ok)` answered, `Some(Err)` failed, `None` not yet.
+    last: Option<Result<Checked, ()>>,
+    last_check: Option<SystemTime>,
+    next_check: SystemTime,
+}
+
+/// The endpoints file and what it said when last read.
+#[derive(Debug)]
+struct EndpointsFile {
+    path: PathBuf,
+    modified: Option<SystemTime>,
+    endpoints: Vec<Endpoint>,
+}
+
+/// The certificate collector (`job="certs"`).
+pub struct CertsCollector {
+    config: CertsConfig,
+    roots_path: PathBuf,
+    context: Option<Arc<TlsContext>>,
+    file: Option<EndpointsFile>,
+    /// By target label, in list order.
+    states: Vec<(String, EndpointState)>,
+    /// Things whose failure was logged and that have not recovered since.
+    warned: HashSet<String>,
+}
+
+impl CertsCollector {
+    pub fn new(config: &CertsConfig) -> Self {
+        Self::with_roots(config, PathBuf::from(verify::SYSTEM_ROOTS))
+    }
+
+    /// A collector that reads the system roots from `roots_path` (tests use an empty file).
+    pub fn with_roots(config: &CertsConfig, roots_path: PathBuf) -> Self {
+        CertsCollector {
+            config: config.clone(),
+            roots_path,
+            context: None,
+            file: config.endpoints_file.clone().map(|path| EndpointsFile {
+                path,
+                modified: None,
+                endpoints: Vec::new(),
+            }),
+            states: Vec::new(),
+            warned: HashSet::new(),
+        }
+    }
+
+    fn timing(&self) -> Timing {
+        Timing {
+            interval: self.config.interval,
+            max_backoff: self.config.max_backoff,
+            check_interval: self.config.check_interval,
+        }
+    }
+
+    /// Logs `message` the first time `key` fails.
+    fn warn_once(&mut self, key: String, message: impl std::fmt::Display) {
+        if self.warned.insert(key) {
+            tracing::warn!("{message}");
+        }
+    }
+
+    fn recovered(&mut self, key: &str, message: impl std::fmt::Display) {
+        if self.warned.remove(key) {
+            tracing::info!("{message}");
+        }
+    }
+
+    /// Re-reads the endpoints file when its modification time changed; a file that went
+    /// away or became unreadable keeps the last list.
+    fn refresh_file(&mut self) {
+        let Some(file) = &mut self.file else { return };
+        let path = file.path.clone();
+        let key = format!("file:{}", path.display());
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified());
+        let modified = match modified {
+            Ok(m) => m,
+            Err(e) => {
+                let message = format!(
+                    "cannot read the endpoints file {}: {e}; keeping its last list",
+                    path.display()
+                );
+                self.warn_once(key, message);
+                return;
+            }
+        };
+        if file.modified == Some(modified) {
+            return;
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                let message = format!(
+                    "cannot read the endpoints file {}: {e}; keeping its last list",
+                    path.display()
+                );
+                self.warn_once(key, message);
+                return;
+            }
+        };
+        let (endpoints, errors) = config::parse_endpoints_file(&text);
+        for (line, message) in &errors {
+            tracing::warn!(file = %path.display(), line, "skipping a bad line of the endpoints file: {message}");
+        }
+        tracing::info!(file = %path.display(), endpoints = endpoints.len(), "read the endpoints file");
+        file.modified = Some(modified);
+        file.endpoints = endpoints;
+        self.recovered(
+            &key,
+            format_args!("the endpoints file {} is readable again", path.display()),
+        );
+    }
+
+    /// The configured endpoints plus the file's, each target once, keeping the states of
+    /// those that stay.
+    fn sync_endpoints(&mut self) {
+        let mut wanted: Vec<Endpoint> = self.config.endpoints.clone();
+        if let Some(file) = &self.file {
+            wanted.extend(file.endpoints.iter().cloned());
+        }
+        let mut old: HashMap<String, EndpointState> =
+            std::mem::take(&mut self.states).into_iter().collect();
+        let mut seen = HashSet::new();
+        for endpoint in wanted {
+            let target = endpoint.to_string();
+            if !seen.insert(target.clone()) {
+                continue;
+            }
+            let state = match old.remove(&target) {
+                Some(state) if state.endpoint == endpoint => state,
+                _ => EndpointState {
+                    endpoint,
+                    schedule: Schedule::default(),
+                    errors_total: 0,
+                    last: None,
+                    last_check: None,
+                    next_check: SystemTime::now(),
+                },
+            };
+            self.states.push((target, state));
+        }
+        for target in old.keys() {
+            self.warned.remove(target);
+        }
+    }
+
+    fn context(&mut self) -> Result<Arc<TlsContext>, CertsError> {
+        if let Some(context) = &self.context {
+            return Ok(context.clone());
+        }
+        let (context, warning) =
+            TlsContext::load(&self.roots_path, self.config.ca_file.as_deref())?;
+        if let Some(warning) = warning {
+            tracing::warn!("{warning}");
+        }
+        let context = Arc::new(context);
+        self.context = Some(context.clone());
+        Ok(context)
+    }
+
+    /// One cycle: checks the due endpoints and reads the files, within the cycle budget.
+    pub async fn collect_now(&mut self) -> Result<Vec<MetricFamily>, CertsError> {
+        let start = Instant::now();
+        let deadline = start + self.config.cycle_budget;
+        let wall = SystemTime::now();
+        self.refresh_file();
+        self.sync_endpoints();
+        let context = self.context()?;
+        let timing = self.timing();
+
+        let patterns = self.config.files.clone();
+        let files_task = (!patterns.is_empty())
+            .then(|| tokio::task::spawn_blocking(move || files::scan(&patterns)));
+
+        // Due endpoints, the longest unchecked first.
+        let mut due: Vec<(Option<SystemTime>, String, Endpoint)> = Vec::new();
+        for (target, state) in &mut self.states {
+            if state.schedule.due(start, &timing) {
+                due.push((state.last_check, target.clone(), state.endpoint.clone()));
+            }
+        }
+        due.sort_by_key(|(last, _, _)| *last);
+        let results = run_checks(
+            due,
+            &context,
+            self.config.probe_timeout(),
+            self.config.concurrency,
+            deadline,
+        )
+        .await;
+
+        for (target, result) in results {
+            let Some(index) = self.states.iter().position(|(t, _)| *t == target) else {
+                continue;
+            };
+            let state = &mut self.states[index].1;
+            state.last_check = Some(SystemTime::now());
+            match result {
+                Ok(checked) => {
+                    state.schedule.succeeded(start, &timing);
+                    state.last = Some(Ok(checked));
+                    self.recovered(
+                        &target,
+                        format_args!("certificate endpoint {target} answers again"),
+                    );
+                }
+                Err(error) => {
+                    state.schedule.failed(start);
+                    state.errors_total += 1;
+                    state.last = Some(Err(()));
+                    let failures = state.schedule.failures;
+                    if self.warned.insert(target.clone()) {
+                        tracing::warn!(%target, %error, "certificate check failed; reporting ssl_probe_success 0 and retrying ever more rarely");
+                    } else {
+                        tracing::debug!(%target, %error, failures, "certificate check failed again");
+                    }
+                }
+            }
+        }
+        for (_, state) in &mut self.states {
+            state.next_check = wall + state.schedule.next_check_in(start, &timing);
+        }
+
+        let mut families =
+            metrics::endpoint_families(self.states.iter().map(|(t, s)| metrics::EndpointView {
+                target: t,
+                last: s.last.as_ref(),
+                errors_total: s.errors_total,
+                last_check: s.last_check,
+                next_check: s.next_check,
+            }));
+        if let Some(task) = files_task {
+            let remaining = deadline
+                .saturating_duration_since(Instant::now())
+                .max(MIN_CHECK_TIME);
+            match tokio::time::timeout(remaining, task).await {
+                Ok(Ok(scanned)) => {
+                    for pattern in &scanned {
+                        for (path, problem) in &pattern.problems {
+                            let key = format!("path:{}", path.display());
+                            self.warn_once(
+                                key,
+                                format_args!("certificate file {}: {problem}", path.display()),
+                            );
+                        }
+                        for (path, _) in &pattern.files {
+                            let key = format!("path:{}", path.display());
+                            self.recovered(
+                                &key,
+                                format_args!(
+                                    "certificate file {} is readable again",
+                                    path.display()
+                                ),
+                            );
+                        }
+                        if !pattern.success() {
+                            let key = format!("pattern:{}", pattern.pattern);
+                            let message = format!(
+                                "certificate files {:?}: no certificate found",
+                                pattern.pattern
+                            );
+                            self.warn_once(key, message);
+                        } else {
+                            self.recovered(
+                                &format!("pattern:{}", pattern.pattern),
+                                "certificate files found again",
+                            );
+                        }
+                    }
+                    for family in metrics::file_families(&scanned) {
+                        match families.iter_mut().find(|f| f.name == family.name) {
+                            Some(same) => same.series.extend(family.series),
+                            None => families.push(family),
+                        }
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!("reading certificate files failed: {e}"),
+                Err(_) => {
+                    let key = "files-timeout".to_owned();
+                    self.warn_once(
+                        key,
+                        "reading certificate files took longer than the cycle; skipped this cycle",
+                    );
+                }
+            }
+        }
+        families.retain(|f| !f.series.is_empty());
+        Ok(families)
+    }
+}
+
+/// Runs the checks, `concurrency` at a time, each within `timeout`, all within `deadline`.
+/// Returns the finished ones; a check cut short by the deadline (not by its own timeout)
+/// is left out, so it keeps its last result and goes first next cycle.
+async fn run_checks(
+    due: Vec<(Option<SystemTime>, String, Endpoint)>,
+    context: &Arc<TlsContext>,
+    timeout: Duration,
+    concurrency: usize,
+    deadline: Instant,
+) -> Vec<(String, Result<Checked, CertsError>)> {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, target, endpoint) in due {
+        let semaphore = semaphore.clone();
+        let context = context.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await.ok()?;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining < MIN_CHECK_TIME {
+                return None;
+            }
+            let limit = timeout.min(remaining);
+            match tokio::time::timeout(limit, probe::check(&endpoint, &context)).await {
+                Ok(result) => Some((target, result)),
+                Err(_) if limit < timeout => None,
+                Err(_) => Some((
+                    target.clone(),
+                    Err(CertsError::Timeout {
+                        target,
+                        after: timeout,
+                    }),
+                )),
+            }
+        });
+    }
+    let mut results = Vec::new();
+    let end = tokio::time::Instant::from_std(deadline + Duration::from_millis(50));
+    while let Ok(Some(joined)) = tokio::time::timeout_at(end, tasks.join_next()).await {
+        if let Ok(Some(result)) = joined {
+            results.push(result);
+        }
+    }
+    // Dropping the set aborts whatever is still running.
+    results
+}
+
+impl Collector for CertsCollector {
+    fn job(&self) -> &'static str {
+        "certs"
+    }
+
+    fn collect(&mut self) -> CollectFuture<'_> {
+        Box::pin(async move {
+            self.collect_now()
+                .await
+                .map_err(|e| CollectError::Other(e.to_string()))
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! Settings of the passive-checks collector: `[[checks]]` entries in the config file.
+
+use crate::config::{ConfigError, EnvLookup, parse_duration};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// One `[[checks]]` entry: a command whose exit status is the check's result.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckEntry {
+    /// The `check` label: 1 to 128 of `A-Z a-z 0-9 _ . : -`.
+    pub name: String,
+    /// Run with `/bin/sh -c`; exit 0 is OK, anything else ERR.
+    pub command: String,
+    /// How often to run it (default: the agent's interval), e.g. `1m`.
+    pub interval: Option<String>,
+    /// Killed and reported ERR past this (default 10 s; at most `--collect-timeout`).
+    pub timeout: Option<String>,
+}
+
+/// A validated check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub name: String,
+    pub command: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+/// The checks collector's settings: on when the file lists checks, unless
+/// `PEEPER_CHECKS_ENABLED=false`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChecksConfig {
+    pub enabled: bool,
+    pub checks: Vec<Check>,
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl ChecksConfig {
+    pub fn resolve(
+        entries: &[CheckEntry],
+        env: EnvLookup<'_>,
+        interval: Duration,
+        collect_timeout: Duration,
+    ) -> Result<Self, ConfigError> {
+        let mut enabled = !entries.is_empty();
+        if let Some(value) = env("PEEPER_CHECKS_ENABLED") {
+            enabled = crate::config::parse_bool("PEEPER_CHECKS_ENABLED", &value)?;
+        }
+        let mut checks = Vec::with_capacity(entries.len());
+        for entry in entries {
+            validate_check_name(&entry.name).map_err(|message| ConfigError::Invalid {
+                setting: "checks.name",
+                message,
+            })?;
+            if checks.iter().any(|c: &Check| c.name == entry.name) {
+                return Err(ConfigError::Invalid {
+                    setting: "checks.name",
+                    message: format!("two checks are named {:?}; names must be unique", entry.name),
+                });
+            }
+            if entry.command.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    setting: "checks.command",
+                    message: format!("check {:?} has an empty command", entry.name),
+                });
+            }
+            let duration = |setting: &'static str, value: &Option<String>| {
+                value
+                    .as_ref()
+                    .map(|v| parse_duration(v).ok_or_else(|| ConfigError::Duration { setting, value: v.clone() }))
+                    .transpose()
+            };
+            let check_interval = duration("checks.interval", &entry.interval)?.unwrap_or(interval);
+            // A check runs inside the collector's cycle, so it cannot outlive the cycle's budget.
+            let timeout = duration("checks.timeout", &entry.timeout)?
+                .unwrap_or(DEFAULT_TIMEOUT)
+                .min(collect_timeout.saturating_sub(Duration::from_millis(100)).max(Duration::from_millis(100)));
+            checks.push(Check {
+                name: entry.name.clone(),
+                command: entry.command.clone(),
+                interval: check_interval.max(Duration::from_secs(1)),
+                timeout,
+            });
+        }
+        if enabled && checks.is_empty() {
+            return Err(ConfigError::Invalid {
+                setting: "PEEPER_CHECKS_ENABLED",
+                message: "checks are on but none is listed: add [[checks]] entries (name, command) to the config file".into(),
+            });
+        }
+        Ok(ChecksConfig { enabled, checks })
+    }
+}
+
+/// Check names become label values and travel in cron lines: keep them plain.
+pub fn validate_check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "check name {name:?} must be 1 to 128 of A-Z a-z 0-9 _ . : -"
+        ))
+    }
+}

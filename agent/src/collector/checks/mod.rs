@@ -1,0 +1,198 @@
+//! Passive OK/ERR checks, as okerr does them: commands run on their own interval, exit 0 is
+//! OK and anything else ERR, the first line of output is the message. Cron scripts report
+//! the same series with `peeper-agent status` (see [`crate::status`]).
+
+pub mod config;
+pub use config::{Check, ChecksConfig};
+
+use super::{CollectError, CollectFuture, Collector};
+use peeper_proto::MetricFamily;
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::AsyncReadExt;
+
+/// The result of one run of a check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckResult {
+    pub ok: bool,
+    pub message: String,
+    /// Seconds since the Unix epoch when the run finished.
+    pub finished_at: f64,
+    pub duration: Duration,
+}
+
+struct CheckState {
+    check: Check,
+    last_started: Option<Instant>,
+    last: Option<CheckResult>,
+}
+
+pub struct ChecksCollector {
+    states: Vec<CheckState>,
+}
+
+impl ChecksCollector {
+    pub fn new(config: &ChecksConfig) -> Self {
+        ChecksCollector {
+            states: config
+                .checks
+                .iter()
+                .map(|check| CheckState {
+                    check: check.clone(),
+                    last_started: None,
+                    last: None,
+                })
+                .collect(),
+        }
+    }
+
+    async fn run_due(&mut self) -> Vec<MetricFamily> {
+        let now = Instant::now();
+        let due: Vec<usize> = (0..self.states.len())
+            .filter(|&i| {
+                let state = &self.states[i];
+                state.last_started.is_none_or(|t| now.duration_since(t) >= state.check.interval)
+            })
+            .collect();
+        let mut runs = tokio::task::JoinSet::new();
+        for i in due {
+            self.states[i].last_started = Some(now);
+            let check = self.states[i].check.clone();
+            runs.spawn(async move { (i, run_check(&check).await) });
+        }
+        // Dropping the set (when the scheduler's timeout fires) aborts the runs, and
+        // kill_on_drop then kills their processes.
+        while let Some(Ok((i, result))) = runs.join_next().await {
+            if !result.ok && self.states[i].last.as_ref().is_none_or(|r| r.ok) {
+                tracing::warn!(check = %self.states[i].check.name, message = %result.message, "check is ERR");
+            }
+            self.states[i].last = Some(result);
+        }
+        let results: Vec<(&str, &CheckResult)> = self
+            .states
+            .iter()
+            .filter_map(|s| s.last.as_ref().map(|r| (s.check.name.as_str(), r)))
+            .collect();
+        result_families(&results, None)
+    }
+}
+
+impl Collector for ChecksCollector {
+    fn job(&self) -> &'static str {
+        "checks"
+    }
+
+    fn collect(&mut self) -> CollectFuture<'_> {
+        Box::pin(async move { Ok::<_, CollectError>(self.run_due().await) })
+    }
+}
+
+/// Runs `sh -c COMMAND`, killing it at its timeout.
+pub async fn run_check(check: &Check) -> CheckResult {
+    let start = Instant::now();
+    let spawned = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&check.command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(err) => return finished(false, format!("cannot start /bin/sh: {err}"), start),
+    };
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let run = async {
+        let (out, err, status) = tokio::join!(read_capped(&mut stdout), read_capped(&mut stderr), child.wait());
+        (status, out, err)
+    };
+    match tokio::time::timeout(check.timeout, run).await {
+        Ok((Ok(status), out, err)) => {
+            let message = first_line(&out).or_else(|| first_line(&err)).unwrap_or_default();
+            let message = if status.success() || !message.is_empty() {
+                message
+            } else {
+                format!("exited with {status}")
+            };
+            finished(status.success(), message, start)
+        }
+        Ok((Err(err), _, _)) => finished(false, format!("wait failed: {err}"), start),
+        Err(_) => finished(false, format!("timed out after {:?} and was killed", check.timeout), start),
+    }
+}
+
+/// Keeps the first 64 KiB of a stream and discards the rest, so a chatty script neither
+/// grows the agent nor blocks on a full pipe.
+async fn read_capped(reader: &mut (impl tokio::io::AsyncRead + Unpin)) -> Vec<u8> {
+    const CAP: usize = 64 * 1024;
+    let mut kept = Vec::new();
+    let mut chunk = [0u8; 8192];
+    while let Ok(n) = reader.read(&mut chunk).await {
+        if n == 0 {
+            break;
+        }
+        let room = CAP.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..n.min(room)]);
+    }
+    kept
+}
+
+fn finished(ok: bool, message: String, start: Instant) -> CheckResult {
+    CheckResult {
+        ok,
+        message,
+        finished_at: unix_now(),
+        duration: start.elapsed(),
+    }
+}
+
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn first_line(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    Some(line.chars().take(200).collect())
+}
+
+/// The series of a set of results; `expected_interval` adds
+/// `peeper_check_expected_interval_seconds` (the `status --expect-every` form).
+pub fn result_families(results: &[(&str, &CheckResult)], expected_interval: Option<Duration>) -> Vec<MetricFamily> {
+    let mut status = MetricFamily::gauge("peeper_check_status", "1 if the check's last result was OK, 0 if ERR.");
+    let mut last_run = MetricFamily::gauge(
+        "peeper_check_last_run_timestamp_seconds",
+        "When the check's last result was produced, in seconds since the Unix epoch.",
+    );
+    let mut duration = MetricFamily::gauge("peeper_check_duration_seconds", "How long the check's last run took.");
+    let mut message = MetricFamily::gauge(
+        "peeper_check_message_info",
+        "The first line of the check's last output (at most 200 characters), as a label.",
+    );
+    let mut expected = MetricFamily::gauge(
+        "peeper_check_expected_interval_seconds",
+        "How often results of this check are expected; silence longer than this is an alert.",
+    );
+    for (name, result) in results {
+        let labels = [("check", *name)];
+        status.push(&labels, if result.ok { 1.0 } else { 0.0 });
+        last_run.push(&labels, result.finished_at);
+        duration.push(&labels, result.duration.as_secs_f64());
+        message.push(&[("check", name), ("message", &result.message)], 1.0);
+        if let Some(every) = expected_interval {
+            expected.push(&labels, every.as_secs_f64());
+        }
+    }
+    vec![status, last_run, duration, message, expected]
+        .into_iter()
+        .filter(|f| !f.series.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,108 @@
+use super::config::CheckEntry;
+use super::*;
+
+fn check(name: &str, command: &str, timeout: Duration) -> Check {
+    Check {
+        name: name.into(),
+        command: command.into(),
+        interval: Duration::from_secs(15),
+        timeout,
+    }
+}
+
+#[tokio::test]
+async fn exit_status_and_first_line_make_the_result() {
+    let ok = run_check(&check("ok", "echo '  all good'; echo second line", Duration::from_secs(5))).await;
+    assert!(ok.ok);
+    assert_eq!(ok.message, "all good");
+
+    let err = run_check(&check("err", "echo 'disk full' >&2; exit 3", Duration::from_secs(5))).await;
+    assert!(!err.ok);
+    assert_eq!(err.message, "disk full");
+
+    let silent = run_check(&check("silent", "exit 1", Duration::from_secs(5))).await;
+    assert!(!silent.ok);
+    assert!(silent.message.contains("exit status: 1"), "{}", silent.message);
+}
+
+#[tokio::test]
+async fn a_hanging_command_is_killed_at_its_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("survived");
+    let command = format!("sleep 3; touch {}", marker.display());
+    let start = Instant::now();
+    let result = run_check(&check("hang", &command, Duration::from_millis(300))).await;
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+    assert!(!result.ok);
+    assert!(result.message.contains("timed out"), "{}", result.message);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(!marker.exists(), "the killed command must not finish its work");
+}
+
+#[tokio::test]
+async fn collector_reports_status_and_runs_each_check_on_its_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("runs");
+    let config = ChecksConfig {
+        enabled: true,
+        checks: vec![
+            check("good", &format!("echo x >> {}; echo fine", counter.display()), Duration::from_secs(5)),
+            check("bad", "echo broken; exit 2", Duration::from_secs(5)),
+        ],
+    };
+    let mut collector = ChecksCollector::new(&config);
+    let families = collector.collect().await.unwrap();
+    let status = peeper_proto::model::family(&families, "peeper_check_status").unwrap();
+    assert_eq!(status.find(&[("check", "good")]).unwrap().value, 1.0);
+    assert_eq!(status.find(&[("check", "bad")]).unwrap().value, 0.0);
+    let message = peeper_proto::model::family(&families, "peeper_check_message_info").unwrap();
+    assert!(message.find(&[("check", "bad"), ("message", "broken")]).is_some());
+    let last_run = peeper_proto::model::family(&families, "peeper_check_last_run_timestamp_seconds").unwrap();
+    assert!((last_run.series[0].value - unix_now()).abs() < 5.0);
+
+    // A second cycle within the interval reports the last result without running again.
+    let again = collector.collect().await.unwrap();
+    assert_eq!(peeper_proto::model::family(&again, "peeper_check_status").unwrap().series.len(), 2);
+    assert_eq!(std::fs::read_to_string(&counter).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn config_validates_names_and_caps_timeouts() {
+    let no_env = |_: &str| None;
+    let entry = |name: &str, timeout: Option<&str>| CheckEntry {
+        name: name.into(),
+        command: "true".into(),
+        interval: Some("1m".into()),
+        timeout: timeout.map(str::to_owned),
+    };
+    let config = ChecksConfig::resolve(
+        &[entry("backup.nightly", Some("1h"))],
+        &no_env,
+        Duration::from_secs(15),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert!(config.enabled);
+    assert_eq!(config.checks[0].interval, Duration::from_secs(60));
+    assert!(config.checks[0].timeout < Duration::from_secs(10), "capped by the collect timeout");
+
+    let err = ChecksConfig::resolve(&[entry("bad name!", None)], &no_env, Duration::from_secs(15), Duration::from_secs(10))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bad name!"), "{err}");
+    let err = ChecksConfig::resolve(
+        &[entry("a", None), entry("a", None)],
+        &no_env,
+        Duration::from_secs(15),
+        Duration::from_secs(10),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("unique"), "{err}");
+
+    let on = |name: &str| (name == "PEEPER_CHECKS_ENABLED").then(|| "true".to_owned());
+    let err = ChecksConfig::resolve(&[], &on, Duration::from_secs(15), Duration::from_secs(10))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[[checks]]"), "{err}");
+}
