@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "peeper-agent", version, about = "Collects host and service metrics and pushes them to a Peeper server or any remote-write receiver.")]
+#[command(
+    name = "peeper-agent",
+    version,
+    about = "Collects host and service metrics and pushes them to a Peeper server or any remote-write receiver."
+)]
 pub struct Cli {
     /// TOML config file.
     #[arg(long, env = "PEEPER_CONFIG", global = true, value_name = "FILE")]
@@ -44,8 +48,17 @@ pub struct Cli {
     #[arg(long, env = "PEEPER_BUFFER_MAX_BYTES", value_name = "BYTES")]
     pub buffer_max_bytes: Option<u64>,
 
-    /// Transport to the server: `https` (Prometheus remote-write).
-    #[arg(long, env = "PEEPER_TRANSPORT", global = true, value_name = "https")]
+    /// While a backlog drains: at most this many batches per second (default 20).
+    #[arg(long, env = "PEEPER_DRAIN_RATE", value_name = "BATCHES")]
+    pub drain_rate: Option<u32>,
+
+    /// Transport to the server: `https` (Prometheus remote-write) or `grpc` (peeper.v1).
+    #[arg(
+        long,
+        env = "PEEPER_TRANSPORT",
+        global = true,
+        value_name = "https|grpc"
+    )]
     pub transport: Option<String>,
 
     /// Collect once and exit (with `--print`: print; otherwise push and exit non-zero on failure).
@@ -57,7 +70,12 @@ pub struct Cli {
     pub print: bool,
 
     /// Log format on stderr: `text` or `json`. The level comes from `PEEPER_LOG` (e.g. `debug`).
-    #[arg(long, env = "PEEPER_LOG_FORMAT", value_name = "text|json", default_value = "text")]
+    #[arg(
+        long,
+        env = "PEEPER_LOG_FORMAT",
+        value_name = "text|json",
+        default_value = "text"
+    )]
     pub log_format: String,
 
     #[command(subcommand)]

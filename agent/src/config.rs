@@ -27,6 +27,7 @@ pub struct FileConfig {
     pub collect_timeout: Option<String>,
     pub buffer_dir: Option<PathBuf>,
     pub buffer_max_bytes: Option<u64>,
+    pub drain_rate: Option<u32>,
     pub transport: Option<String>,
     pub linux: Option<LinuxConfig>,
     pub docker: Option<DockerConfig>,
@@ -56,7 +57,10 @@ pub struct CollectorsConfig {
 /// How batches reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
+    /// Prometheus remote-write over HTTPS.
     Https,
+    /// The `peeper.v1` gRPC service over TLS (h2).
+    Grpc,
 }
 
 /// Where and how to push. Absent in `--once --print`, which needs no server.
@@ -69,6 +73,8 @@ pub struct PushConfig {
     pub ca_file: Option<PathBuf>,
     pub transport: Transport,
     pub buffer_max_bytes: u64,
+    /// At most this many batches per second while a backlog drains.
+    pub drain_rate: u32,
 }
 
 /// Shows everything but the token, so printing the config never leaks it.
@@ -80,6 +86,7 @@ impl std::fmt::Debug for PushConfig {
             .field("ca_file", &self.ca_file)
             .field("transport", &self.transport)
             .field("buffer_max_bytes", &self.buffer_max_bytes)
+            .field("drain_rate", &self.drain_rate)
             .finish()
     }
 }
@@ -97,6 +104,7 @@ pub struct AgentConfig {
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 pub const DEFAULT_BUFFER_MAX_BYTES: u64 = 512 * 1024 * 1024;
+pub const DEFAULT_DRAIN_RATE: u32 = 20;
 const DEFAULT_BUFFER_DIR: &str = "/var/lib/peeper-agent";
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +117,10 @@ pub enum ConfigError {
     #[error("config file {path} is not valid: {message}")]
     ParseFile { path: PathBuf, message: String },
     #[error("{setting} = {value:?} is not a duration: write it like `15s`, `500ms`, `2m` or `1h`")]
-    Duration { setting: &'static str, value: String },
+    Duration {
+        setting: &'static str,
+        value: String,
+    },
     #[error("{setting} must be between {min:?} and {max:?}, got {value:?}")]
     OutOfRange {
         setting: &'static str,
@@ -117,20 +128,26 @@ pub enum ConfigError {
         min: Duration,
         max: Duration,
     },
-    #[error("no server to push to: set --server URL (or PEEPER_SERVER_URL, or `server` in the config file), or use --once --print to only print")]
+    #[error(
+        "no server to push to: set --server URL (or PEEPER_SERVER_URL, or `server` in the config file), or use --once --print to only print"
+    )]
     NoServer,
     #[error("server URL {0:?} must start with http:// or https://")]
     ServerScheme(String),
-    #[error("cannot read the token file {path}: {source}; create it with the token from `peeper-server token create` (mode 0600)")]
+    #[error(
+        "cannot read the token file {path}: {source}; create it with the token from `peeper-server token create` (mode 0600)"
+    )]
     TokenFile {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("the token file {0} is empty: put the token from `peeper-server token create` in it")]
     EmptyToken(PathBuf),
-    #[error("CA file {0} does not exist: point --ca-file (PEEPER_CA_FILE) at a PEM certificate, e.g. certs/ca/ca.crt")]
+    #[error(
+        "CA file {0} does not exist: point --ca-file (PEEPER_CA_FILE) at a PEM certificate, e.g. certs/ca/ca.crt"
+    )]
     MissingCaFile(PathBuf),
-    #[error("transport {0:?} is not supported: use `https`")]
+    #[error("transport {0:?} is not supported: use `https` or `grpc`")]
     Transport(String),
     #[error("environment variable {name}={value:?} is not valid: {expected}")]
     Env {
@@ -145,7 +162,10 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("{setting}: {message}")]
-    Invalid { setting: &'static str, message: String },
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
     #[error("the instance name is empty and the hostname could not be read: set --instance NAME")]
     NoInstance,
 }
@@ -163,13 +183,25 @@ impl AgentConfig {
         };
         let interval = parse_setting("interval", cli.interval.as_ref().or(file.interval.as_ref()))?
             .unwrap_or(DEFAULT_INTERVAL);
-        check_range("interval", interval, Duration::from_secs(1), Duration::from_secs(3600))?;
+        check_range(
+            "interval",
+            interval,
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+        )?;
         let collect_timeout = parse_setting(
             "collect_timeout",
-            cli.collect_timeout.as_ref().or(file.collect_timeout.as_ref()),
+            cli.collect_timeout
+                .as_ref()
+                .or(file.collect_timeout.as_ref()),
         )?
         .unwrap_or_else(|| interval.mul_f64(0.8).min(Duration::from_secs(10)));
-        check_range("collect_timeout", collect_timeout, Duration::from_millis(100), interval)?;
+        check_range(
+            "collect_timeout",
+            collect_timeout,
+            Duration::from_millis(100),
+            interval,
+        )?;
 
         let instance = match cli.instance.clone().or(file.instance.clone()) {
             Some(name) if !name.trim().is_empty() => name.trim().to_owned(),
@@ -212,6 +244,11 @@ impl AgentConfig {
                     .buffer_max_bytes
                     .or(file.buffer_max_bytes)
                     .unwrap_or(DEFAULT_BUFFER_MAX_BYTES),
+                drain_rate: cli
+                    .drain_rate
+                    .or(file.drain_rate)
+                    .unwrap_or(DEFAULT_DRAIN_RATE)
+                    .max(1),
             }),
         };
         Ok(AgentConfig {
@@ -279,11 +316,15 @@ fn parse_transport(value: Option<&String>) -> Result<Transport, ConfigError> {
     match value.map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(Transport::Https),
         Some(v) if v == "https" || v == "http" => Ok(Transport::Https),
+        Some(v) if v == "grpc" => Ok(Transport::Grpc),
         Some(other) => Err(ConfigError::Transport(other)),
     }
 }
 
-fn parse_setting(setting: &'static str, value: Option<&String>) -> Result<Option<Duration>, ConfigError> {
+fn parse_setting(
+    setting: &'static str,
+    value: Option<&String>,
+) -> Result<Option<Duration>, ConfigError> {
     value
         .map(|v| {
             parse_duration(v).ok_or_else(|| ConfigError::Duration {
@@ -294,7 +335,12 @@ fn parse_setting(setting: &'static str, value: Option<&String>) -> Result<Option
         .transpose()
 }
 
-fn check_range(setting: &'static str, value: Duration, min: Duration, max: Duration) -> Result<(), ConfigError> {
+fn check_range(
+    setting: &'static str,
+    value: Duration,
+    min: Duration,
+    max: Duration,
+) -> Result<(), ConfigError> {
     if value < min || value > max {
         return Err(ConfigError::OutOfRange {
             setting,
@@ -318,7 +364,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let number: f64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let seconds = match &rest[..unit_len] {
             "ms" => number / 1000.0,
             "s" => number,
@@ -347,7 +395,10 @@ pub(crate) fn parse_bool(name: &'static str, value: &str) -> Result<bool, Config
 
 /// The host's name from the kernel.
 pub fn hostname() -> Option<String> {
-    let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    let name = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
     (!name.is_empty()).then_some(name)
 }
 

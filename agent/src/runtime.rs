@@ -3,13 +3,13 @@
 
 use crate::collector::{self, Collector};
 use crate::config::AgentConfig;
-use crate::push::{Batch, Delivery, DeliveryHandle, SendOutcome, Sender};
+use crate::push::{Batch, Delivery, DeliveryHandle, DiskQueue, SendOutcome, Sender};
 use crate::stats::AgentStats;
+use peeper_proto::MetricFamily;
 use peeper_proto::codec::encode_write_request;
 use peeper_proto::exposition::encode_text;
 use peeper_proto::model::series_count;
 use peeper_proto::remote_write::{sample_count, to_write_request};
-use peeper_proto::MetricFamily;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,6 +20,8 @@ const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 pub enum RunError {
     #[error(transparent)]
     Push(#[from] crate::push::PushError),
+    #[error(transparent)]
+    Queue(#[from] crate::push::QueueError),
     #[error("push to {url} failed: {detail}")]
     PushFailed { url: String, detail: String },
     #[error("no server configured")]
@@ -85,16 +87,27 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn make_batch(families: &[MetricFamily]) -> Option<Batch> {
-    let request = to_write_request(families, &[], now_ms());
-    if request.timeseries.is_empty() {
-        return None;
+/// Most series in one batch: keeps each request well under the server's limits (10 000
+/// series of ~150 bytes is ~1.5 MB decoded) and a 413 split rare.
+pub const MAX_SERIES_PER_BATCH: usize = 5_000;
+
+/// Encodes one cycle's families as batches of at most [`MAX_SERIES_PER_BATCH`] series.
+fn make_batches(families: &[MetricFamily]) -> Vec<Batch> {
+    let mut request = to_write_request(families, &[], now_ms());
+    let created_at = SystemTime::now();
+    let mut batches = Vec::new();
+    while !request.timeseries.is_empty() {
+        let rest = request
+            .timeseries
+            .split_off(request.timeseries.len().min(MAX_SERIES_PER_BATCH));
+        batches.push(Batch {
+            samples: sample_count(&request) as u64,
+            body: encode_write_request(&request),
+            created_at,
+        });
+        request.timeseries = rest;
     }
-    Some(Batch {
-        samples: sample_count(&request) as u64,
-        body: encode_write_request(&request),
-        created: Instant::now(),
-    })
+    batches
 }
 
 /// Every enabled collector once, concurrently, plus the agent's own metrics.
@@ -135,12 +148,20 @@ pub async fn push_once(config: &AgentConfig) -> Result<u64, RunError> {
 
 /// Pushes one set of families now, retrying transient failures a few times within about
 /// half a minute; fails unless the receiver accepted them.
-pub async fn push_families(config: &AgentConfig, families: &[MetricFamily]) -> Result<u64, RunError> {
+pub async fn push_families(
+    config: &AgentConfig,
+    families: &[MetricFamily],
+) -> Result<u64, RunError> {
     let push = config.push.as_ref().ok_or(RunError::NoServer)?;
     let sender = Sender::try_new(push)?;
-    let Some(batch) = make_batch(families) else {
-        return Ok(0);
-    };
+    let mut sent = 0;
+    for batch in make_batches(families) {
+        sent += send_with_retries(&sender, &batch).await?;
+    }
+    Ok(sent)
+}
+
+async fn send_with_retries(sender: &Sender, batch: &Batch) -> Result<u64, RunError> {
     let mut backoff = crate::push::Backoff::new(Duration::from_secs(1), Duration::from_secs(8));
     loop {
         let fail = |detail: String| RunError::PushFailed {
@@ -154,9 +175,13 @@ pub async fn push_families(config: &AgentConfig, families: &[MetricFamily]) -> R
                 tokio::time::sleep(backoff.next_delay(after)).await;
             }
             SendOutcome::Retry { detail, .. } => return Err(fail(detail)),
-            SendOutcome::Rejected(detail) => return Err(fail(format!("rejected as bad data: {detail}"))),
+            SendOutcome::Rejected(detail) => {
+                return Err(fail(format!("rejected as bad data: {detail}")));
+            }
             SendOutcome::AuthFailed(detail) => {
-                return Err(fail(format!("token refused ({detail}); check --token-file")));
+                return Err(fail(format!(
+                    "token refused ({detail}); check --token-file"
+                )));
             }
             SendOutcome::TooLarge => return Err(fail("batch too large for the receiver".into())),
         }
@@ -164,18 +189,31 @@ pub async fn push_families(config: &AgentConfig, families: &[MetricFamily]) -> R
 }
 
 /// Continuous mode: runs until `shutdown` resolves, then flushes for a few seconds.
-pub async fn run(config: AgentConfig, shutdown: impl std::future::Future<Output = ()>) -> Result<(), RunError> {
+pub async fn run(
+    config: AgentConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), RunError> {
     let push = config.push.as_ref().ok_or(RunError::NoServer)?;
     let sender = Sender::try_new(push)?;
     let stats = Arc::new(AgentStats::default());
-    let (delivery, handle) = Delivery::new(sender, push.buffer_max_bytes, stats.clone());
+    let disk = DiskQueue::open(&config.buffer_dir, push.buffer_max_bytes)?;
+    let (delivery, handle) = Delivery::new(sender, disk, push.drain_rate, stats.clone());
     let delivery_task = tokio::spawn(delivery.run(SHUTDOWN_DRAIN));
 
     let mut tasks = tokio::task::JoinSet::new();
     for collector in collector::build(&config.collectors) {
-        tasks.spawn(collector_loop(collector, config.clone(), stats.clone(), handle.clone()));
+        tasks.spawn(collector_loop(
+            collector,
+            config.clone(),
+            stats.clone(),
+            handle.clone(),
+        ));
     }
-    tasks.spawn(self_metrics_loop(config.clone(), stats.clone(), handle.clone()));
+    tasks.spawn(self_metrics_loop(
+        config.clone(),
+        stats.clone(),
+        handle.clone(),
+    ));
     drop(handle);
     tracing::info!(
         instance = %config.instance,
@@ -200,13 +238,25 @@ async fn first_tick(interval: Duration) -> tokio::time::Interval {
     ticker
 }
 
-async fn collector_loop(mut collector: Box<dyn Collector>, config: AgentConfig, stats: Arc<AgentStats>, out: DeliveryHandle) {
+async fn collector_loop(
+    mut collector: Box<dyn Collector>,
+    config: AgentConfig,
+    stats: Arc<AgentStats>,
+    out: DeliveryHandle,
+) {
     let mut ticker = first_tick(config.interval).await;
     let mut failing = false;
     loop {
         ticker.tick().await;
-        let families = collect_one(collector.as_mut(), config.collect_timeout, &config.instance, &stats, &mut failing).await;
-        if let Some(batch) = make_batch(&families) {
+        let families = collect_one(
+            collector.as_mut(),
+            config.collect_timeout,
+            &config.instance,
+            &stats,
+            &mut failing,
+        )
+        .await;
+        for batch in make_batches(&families) {
             out.submit(batch).await;
         }
     }
@@ -216,7 +266,7 @@ async fn self_metrics_loop(config: AgentConfig, stats: Arc<AgentStats>, out: Del
     let mut ticker = first_tick(config.interval).await;
     loop {
         ticker.tick().await;
-        if let Some(batch) = make_batch(&agent_families(&stats, &config.instance)) {
+        for batch in make_batches(&agent_families(&stats, &config.instance)) {
             out.submit(batch).await;
         }
     }

@@ -15,6 +15,8 @@ pub struct AgentStats {
     pub batches_sent: AtomicU64,
     pub queue_bytes: AtomicU64,
     pub queue_batches: AtomicU64,
+    pub queue_oldest_age_ms: AtomicU64,
+    pub queue_write_errors: AtomicU64,
     push_errors: Mutex<BTreeMap<&'static str, u64>>,
     dropped_samples: Mutex<BTreeMap<&'static str, u64>>,
     collectors: Mutex<BTreeMap<&'static str, CollectorRun>>,
@@ -28,10 +30,23 @@ struct CollectorRun {
 }
 
 /// Why a push failed, as the `reason` label of `peeper_agent_push_errors_total`.
-pub const PUSH_ERROR_REASONS: [&str; 6] = ["network", "server_error", "throttled", "auth", "rejected", "too_large"];
+pub const PUSH_ERROR_REASONS: [&str; 6] = [
+    "network",
+    "server_error",
+    "throttled",
+    "auth",
+    "rejected",
+    "too_large",
+];
 
 impl AgentStats {
-    pub fn record_collection(&self, job: &'static str, duration: Duration, success: bool, samples: usize) {
+    pub fn record_collection(
+        &self,
+        job: &'static str,
+        duration: Duration,
+        success: bool,
+        samples: usize,
+    ) {
         let mut collectors = self.collectors.lock().expect("stats lock");
         let run = collectors.entry(job).or_default();
         run.duration = duration;
@@ -39,15 +54,30 @@ impl AgentStats {
         if !success {
             run.failures += 1;
         }
-        self.samples_collected.fetch_add(samples as u64, Ordering::Relaxed);
+        self.samples_collected
+            .fetch_add(samples as u64, Ordering::Relaxed);
     }
 
     pub fn record_push_error(&self, reason: &'static str) {
-        *self.push_errors.lock().expect("stats lock").entry(reason).or_default() += 1;
+        *self
+            .push_errors
+            .lock()
+            .expect("stats lock")
+            .entry(reason)
+            .or_default() += 1;
     }
 
     pub fn record_dropped(&self, reason: &'static str, samples: u64) {
-        *self.dropped_samples.lock().expect("stats lock").entry(reason).or_default() += samples;
+        *self
+            .dropped_samples
+            .lock()
+            .expect("stats lock")
+            .entry(reason)
+            .or_default() += samples;
+    }
+
+    pub fn record_queue_write_error(&self) {
+        self.queue_write_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn record_sent(&self, samples: u64) {
@@ -65,7 +95,12 @@ impl AgentStats {
     }
 
     pub fn push_errors(&self, reason: &str) -> u64 {
-        self.push_errors.lock().expect("stats lock").get(reason).copied().unwrap_or(0)
+        self.push_errors
+            .lock()
+            .expect("stats lock")
+            .get(reason)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The current values as metric families.
@@ -95,17 +130,24 @@ impl AgentStats {
         {
             let errors = self.push_errors.lock().expect("stats lock");
             for reason in PUSH_ERROR_REASONS {
-                push_errors.push(&[("reason", reason)], errors.get(reason).copied().unwrap_or(0) as f64);
+                push_errors.push(
+                    &[("reason", reason)],
+                    errors.get(reason).copied().unwrap_or(0) as f64,
+                );
             }
         }
         let mut dropped = MetricFamily::counter(
-            "peeper_agent_dropped_samples_total",
-            "Samples given up on, by reason (rejected by the server, or pushed out of a full queue).",
+            "peeper_agent_queue_dropped_samples_total",
+            "Samples given up on, by reason: queue_full (oldest pushed out past --buffer-max-bytes), \
+             rejected (the receiver answered 400), corrupt (a queued record failed its checksum).",
         );
         {
             let drops = self.dropped_samples.lock().expect("stats lock");
-            for reason in ["rejected", "queue_full"] {
-                dropped.push(&[("reason", reason)], drops.get(reason).copied().unwrap_or(0) as f64);
+            for reason in ["queue_full", "rejected", "corrupt"] {
+                dropped.push(
+                    &[("reason", reason)],
+                    drops.get(reason).copied().unwrap_or(0) as f64,
+                );
             }
         }
         vec![
@@ -114,18 +156,33 @@ impl AgentStats {
             duration,
             success,
             failures,
-            MetricFamily::counter("peeper_agent_samples_collected_total", "Samples produced by collectors.")
-                .with(&[], load(&self.samples_collected)),
-            MetricFamily::counter("peeper_agent_samples_sent_total", "Samples the server acknowledged.")
-                .with(&[], load(&self.samples_sent)),
-            MetricFamily::counter("peeper_agent_batches_sent_total", "Batches the server acknowledged.")
-                .with(&[], load(&self.batches_sent)),
+            MetricFamily::counter(
+                "peeper_agent_samples_collected_total",
+                "Samples produced by collectors.",
+            )
+            .with(&[], load(&self.samples_collected)),
+            MetricFamily::counter(
+                "peeper_agent_samples_sent_total",
+                "Samples the server acknowledged.",
+            )
+            .with(&[], load(&self.samples_sent)),
+            MetricFamily::counter(
+                "peeper_agent_batches_sent_total",
+                "Batches the server acknowledged.",
+            )
+            .with(&[], load(&self.batches_sent)),
             push_errors,
             dropped,
-            MetricFamily::gauge("peeper_agent_queue_bytes", "Bytes of unsent data held by the agent.")
-                .with(&[], load(&self.queue_bytes)),
-            MetricFamily::gauge("peeper_agent_queue_batches", "Batches of unsent data held by the agent.")
-                .with(&[], load(&self.queue_batches)),
+            MetricFamily::gauge(
+                "peeper_agent_queue_bytes",
+                "Bytes of unsent data held by the agent.",
+            )
+            .with(&[], load(&self.queue_bytes)),
+            MetricFamily::gauge(
+                "peeper_agent_queue_batches",
+                "Batches of unsent data held by the agent.",
+            )
+            .with(&[], load(&self.queue_batches)),
         ]
     }
 }

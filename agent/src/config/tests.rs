@@ -26,8 +26,14 @@ fn durations() {
 
 #[test]
 fn write_url_appends_path_only_to_a_base_url() {
-    assert_eq!(write_url("https://p.example.com").unwrap(), "https://p.example.com/api/v1/write");
-    assert_eq!(write_url("https://p.example.com/").unwrap(), "https://p.example.com/api/v1/write");
+    assert_eq!(
+        write_url("https://p.example.com").unwrap(),
+        "https://p.example.com/api/v1/write"
+    );
+    assert_eq!(
+        write_url("https://p.example.com/").unwrap(),
+        "https://p.example.com/api/v1/write"
+    );
     assert_eq!(
         write_url("http://vm:8428/api/v1/write").unwrap(),
         "http://vm:8428/api/v1/write"
@@ -45,10 +51,14 @@ fn flag_beats_file_beats_default() {
     )
     .unwrap();
     let path = file.to_str().unwrap();
-    let config = AgentConfig::try_new(&cli(&["--config", path, "--interval", "5s"]), &no_env, true).unwrap();
+    let config =
+        AgentConfig::try_new(&cli(&["--config", path, "--interval", "5s"]), &no_env, true).unwrap();
     assert_eq!(config.interval, Duration::from_secs(5));
     assert_eq!(config.instance, "file-host");
-    assert_eq!(config.push.unwrap().write_url, "https://from-file/api/v1/write");
+    assert_eq!(
+        config.push.unwrap().write_url,
+        "https://from-file/api/v1/write"
+    );
     assert_eq!(config.collectors.linux.rootfs, PathBuf::from("/host"));
     assert!(config.collectors.linux.enabled);
 
@@ -59,7 +69,11 @@ fn flag_beats_file_beats_default() {
 
 #[test]
 fn module_env_overrides_file() {
-    let env: HashMap<&str, &str> = [("PEEPER_LINUX_ENABLED", "false"), ("PEEPER_LINUX_ROOTFS", "/rootfs")].into();
+    let env: HashMap<&str, &str> = [
+        ("PEEPER_LINUX_ENABLED", "false"),
+        ("PEEPER_LINUX_ROOTFS", "/rootfs"),
+    ]
+    .into();
     let lookup = |name: &str| env.get(name).map(|v| v.to_string());
     let config = AgentConfig::try_new(&cli(&["--once", "--print"]), &lookup, false).unwrap();
     assert!(!config.collectors.linux.enabled);
@@ -73,18 +87,31 @@ fn module_env_overrides_file() {
 
 #[test]
 fn bad_input_names_the_problem_and_the_fix() {
-    let err = AgentConfig::try_new(&cli(&[]), &no_env, true).unwrap_err().to_string();
+    let err = AgentConfig::try_new(&cli(&[]), &no_env, true)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--server") && err.contains("--print"), "{err}");
 
-    let err = AgentConfig::try_new(&cli(&["--server", "http://x", "--interval", "soon"]), &no_env, true)
-        .unwrap_err()
-        .to_string();
+    let err = AgentConfig::try_new(
+        &cli(&["--server", "http://x", "--interval", "soon"]),
+        &no_env,
+        true,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("interval") && err.contains("15s"), "{err}");
 
-    let err = AgentConfig::try_new(&cli(&["--server", "http://x", "--token-file", "/nonexistent/t"]), &no_env, true)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("/nonexistent/t") && err.contains("token create"), "{err}");
+    let err = AgentConfig::try_new(
+        &cli(&["--server", "http://x", "--token-file", "/nonexistent/t"]),
+        &no_env,
+        true,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("/nonexistent/t") && err.contains("token create"),
+        "{err}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("agent.toml");
@@ -94,10 +121,17 @@ fn bad_input_names_the_problem_and_the_fix() {
         .to_string();
     assert!(err.contains("sever") && err.contains("agent.toml"), "{err}");
 
-    let err = AgentConfig::try_new(&cli(&["--server", "http://x", "--transport", "carrier-pigeon"]), &no_env, true)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("carrier-pigeon") && err.contains("https"), "{err}");
+    let err = AgentConfig::try_new(
+        &cli(&["--server", "http://x", "--transport", "carrier-pigeon"]),
+        &no_env,
+        true,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("carrier-pigeon") && err.contains("https"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -106,7 +140,12 @@ fn token_is_read_from_the_file_and_trimmed() {
     let token = dir.path().join("token");
     std::fs::write(&token, "peeper_abc\n").unwrap();
     let config = AgentConfig::try_new(
-        &cli(&["--server", "http://x", "--token-file", token.to_str().unwrap()]),
+        &cli(&[
+            "--server",
+            "http://x",
+            "--token-file",
+            token.to_str().unwrap(),
+        ]),
         &no_env,
         true,
     )
@@ -114,10 +153,18 @@ fn token_is_read_from_the_file_and_trimmed() {
     let push = config.push.unwrap();
     assert_eq!(push.token.as_deref(), Some("peeper_abc"));
     let shown = format!("{push:?}");
-    assert!(!shown.contains("peeper_abc") && shown.contains("redacted"), "{shown}");
+    assert!(
+        !shown.contains("peeper_abc") && shown.contains("redacted"),
+        "{shown}"
+    );
     std::fs::write(&token, "\n").unwrap();
     let err = AgentConfig::try_new(
-        &cli(&["--server", "http://x", "--token-file", token.to_str().unwrap()]),
+        &cli(&[
+            "--server",
+            "http://x",
+            "--token-file",
+            token.to_str().unwrap(),
+        ]),
         &no_env,
         true,
     )

@@ -12,7 +12,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(base: Duration, max: Duration) -> Self {
-        Backoff { base, max, attempt: 0 }
+        Backoff {
+            base,
+            max,
+            attempt: 0,
+        }
     }
 
     /// The wait before the next attempt: a random point in the upper half of
@@ -63,7 +67,11 @@ mod tests {
         let expected_ceilings = [100, 200, 400, 800, 1600, 2000, 2000];
         for ceiling in expected_ceilings {
             let delay = backoff.next_delay(None).as_millis() as u64;
-            assert!(delay >= ceiling / 2 && delay <= ceiling, "{delay} not in [{}, {ceiling}]", ceiling / 2);
+            assert!(
+                delay >= ceiling / 2 && delay <= ceiling,
+                "{delay} not in [{}, {ceiling}]",
+                ceiling / 2
+            );
         }
         backoff.reset();
         assert!(backoff.next_delay(None) <= Duration::from_millis(100));
@@ -72,7 +80,10 @@ mod tests {
     #[test]
     fn honours_a_longer_retry_after() {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
-        assert_eq!(backoff.next_delay(Some(Duration::from_secs(5))), Duration::from_secs(5));
+        assert_eq!(
+            backoff.next_delay(Some(Duration::from_secs(5))),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

@@ -1,6 +1,11 @@
-//! The delivery loop: takes batches from the scheduler, keeps them in the bounded queue and
-//! sends them oldest first, acting on each answer as DESIGN.md's status semantics say.
+//! The delivery loop: takes batches from the collectors, stores them in the disk queue
+//! before sending, and sends them acting on each answer as DESIGN.md's status semantics say.
+//!
+//! While a backlog exists, sends alternate between the newest batch (so fresh data keeps
+//! flowing) and the oldest (so the backlog drains oldest first), at most `drain_rate`
+//! batches per second so a recovering server is not flooded.
 
+use super::disk::{DiskQueue, Entry, QueueError};
 use super::{Backoff, Batch, BatchQueue, SendOutcome, Sender};
 use crate::stats::AgentStats;
 use peeper_proto::codec::{Encoding, decode_write_request, encode_write_request};
@@ -16,9 +21,11 @@ const RETRY_BASE: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 /// After an auth failure the operator has to act; retry rarely.
 const AUTH_RETRY: Duration = Duration::from_secs(30);
+/// Memory for batches the disk refused (full or failing disk).
+const OVERFLOW_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Where collectors hand their batches. Dropping every handle ends the delivery loop
-/// (after it tried to flush what it holds).
+/// (after it tried to flush what it holds; the rest stays on disk for the next start).
 #[derive(Clone)]
 pub struct DeliveryHandle {
     tx: mpsc::Sender<Batch>,
@@ -32,43 +39,77 @@ impl DeliveryHandle {
     }
 }
 
+/// Where the batch being sent came from, so the answer acts on the right store.
+enum Source {
+    Disk(Entry),
+    Memory,
+}
+
 pub struct Delivery {
     sender: Sender,
-    queue: BatchQueue,
+    disk: DiskQueue,
+    overflow: BatchQueue,
     stats: Arc<AgentStats>,
     rx: mpsc::Receiver<Batch>,
     backoff: Backoff,
     failing_since: Option<Instant>,
+    disk_failing: bool,
+    newest_next: bool,
+    drain_interval: Duration,
 }
 
 impl Delivery {
-    pub fn new(sender: Sender, max_bytes: u64, stats: Arc<AgentStats>) -> (Delivery, DeliveryHandle) {
+    /// `drain_rate`: at most this many batches per second while a backlog exists.
+    pub fn new(
+        sender: Sender,
+        disk: DiskQueue,
+        drain_rate: u32,
+        stats: Arc<AgentStats>,
+    ) -> (Delivery, DeliveryHandle) {
         let (tx, rx) = mpsc::channel(64);
         let delivery = Delivery {
             sender,
-            queue: BatchQueue::new(max_bytes),
+            disk,
+            overflow: BatchQueue::new(OVERFLOW_MAX_BYTES),
             stats,
             rx,
             backoff: Backoff::new(RETRY_BASE, RETRY_MAX),
             failing_since: None,
+            disk_failing: false,
+            newest_next: true,
+            drain_interval: Duration::from_secs(1) / drain_rate.max(1),
         };
+        delivery.update_queue_stats();
         (delivery, DeliveryHandle { tx })
     }
 
     /// Runs until every handle is dropped, then tries for up to `drain` to send what is left.
     pub async fn run(mut self, drain: Duration) {
+        if !self.disk.is_empty() {
+            tracing::info!(
+                batches = self.disk.len(),
+                bytes = self.disk.bytes(),
+                "resending batches queued by an earlier run"
+            );
+        }
         loop {
             while let Ok(batch) = self.rx.try_recv() {
                 self.enqueue(batch);
             }
-            if self.queue.is_empty() {
+            if self.disk.is_empty() && self.overflow.is_empty() {
                 match self.rx.recv().await {
                     Some(batch) => self.enqueue(batch),
                     None => break,
                 }
                 continue;
             }
-            if let Some(wait) = self.send_head().await
+            let backlog = self.disk.len() + self.overflow.len() > 1;
+            let wait = match self.send_next().await {
+                Some(wait) => Some(wait),
+                None if backlog => Some(self.drain_interval),
+                None => None,
+            };
+            if let Some(wait) = wait
                 && !self.wait_receiving(wait).await
             {
                 break;
@@ -77,41 +118,62 @@ impl Delivery {
         self.drain(drain).await;
     }
 
-    /// Sends the oldest batch; returns how long to wait before the next attempt, if at all.
-    async fn send_head(&mut self) -> Option<Duration> {
-        let batch = self.queue.pop_front()?;
+    /// Sends one batch; returns how long to wait before the next attempt after a failure.
+    async fn send_next(&mut self) -> Option<Duration> {
+        let (source, batch) = if let Some(batch) = self.overflow.pop_front() {
+            (Source::Memory, batch)
+        } else {
+            let newest = self.newest_next;
+            self.newest_next = !newest;
+            match self.disk.peek(newest)? {
+                Ok(stored) => (Source::Disk(stored.entry), stored.batch),
+                Err((entry, err)) => {
+                    tracing::error!(error = %err, samples = entry.samples, "dropped a corrupt queued batch");
+                    self.stats.record_dropped("corrupt", entry.samples);
+                    self.update_queue_stats();
+                    return None;
+                }
+            }
+        };
         let outcome = self.sender.send(&batch.body).await;
         let wait = match outcome {
             SendOutcome::Accepted => {
                 self.stats.record_sent(batch.samples);
                 self.recovered();
+                self.done(source);
                 None
             }
             SendOutcome::Rejected(detail) => {
                 tracing::warn!(samples = batch.samples, %detail, url = self.sender.url(), "receiver rejected a batch as bad data; dropped it");
                 self.stats.record_push_error("rejected");
                 self.stats.record_dropped("rejected", batch.samples);
+                self.done(source);
                 None
             }
             SendOutcome::TooLarge => {
                 self.stats.record_push_error("too_large");
+                self.done(source);
                 self.split(batch);
                 None
             }
             SendOutcome::AuthFailed(detail) => {
                 tracing::error!(%detail, url = self.sender.url(), "receiver refused the token: check --token-file against `peeper-server token list`; keeping the data and retrying every 30s");
                 self.stats.record_push_error("auth");
-                self.queue.push_front(batch);
+                self.keep(source, batch);
                 self.failing_since.get_or_insert_with(Instant::now);
                 Some(AUTH_RETRY)
             }
-            SendOutcome::Retry { reason, detail, after } => {
+            SendOutcome::Retry {
+                reason,
+                detail,
+                after,
+            } => {
                 if self.failing_since.is_none() {
                     tracing::warn!(reason, %detail, url = self.sender.url(), "push failed; keeping the data and retrying with backoff");
                     self.failing_since = Some(Instant::now());
                 }
                 self.stats.record_push_error(reason);
-                self.queue.push_front(batch);
+                self.keep(source, batch);
                 Some(self.backoff.next_delay(after))
             }
         };
@@ -119,11 +181,25 @@ impl Delivery {
         wait
     }
 
+    /// The batch is settled (sent, or given up): forget it.
+    fn done(&mut self, source: Source) {
+        if let Source::Disk(entry) = source {
+            self.disk.ack(entry.seq);
+        }
+    }
+
+    /// The batch must be sent again later: a disk batch simply stays where it is.
+    fn keep(&mut self, source: Source, batch: Batch) {
+        if let Source::Memory = source {
+            self.overflow.push_front(batch);
+        }
+    }
+
     fn recovered(&mut self) {
         if let Some(since) = self.failing_since.take() {
             tracing::info!(
                 after_seconds = since.elapsed().as_secs(),
-                queued_batches = self.queue.len(),
+                queued_batches = self.disk.len(),
                 "push succeeded again"
             );
         }
@@ -135,32 +211,67 @@ impl Delivery {
         let request = match decode_write_request(&batch.body, Encoding::Snappy, usize::MAX) {
             Ok(request) if request.timeseries.len() > 1 => request,
             _ => {
-                tracing::warn!(samples = batch.samples, "receiver says a single series is too large; dropped it");
+                tracing::warn!(
+                    samples = batch.samples,
+                    "receiver says a single series is too large; dropped it"
+                );
                 self.stats.record_dropped("rejected", batch.samples);
                 return;
             }
         };
         let mut first = request.timeseries;
         let second = first.split_off(first.len() / 2);
-        for half in [second, first] {
-            let request = WriteRequest {
-                timeseries: half,
-                metadata: Vec::new(),
-            };
-            self.queue.push_front(Batch {
-                samples: sample_count(&request) as u64,
-                body: encode_write_request(&request),
-                created: batch.created,
-            });
+        let halves: Vec<Batch> = [first, second]
+            .into_iter()
+            .map(|timeseries| {
+                let request = WriteRequest {
+                    timeseries,
+                    metadata: Vec::new(),
+                };
+                Batch {
+                    samples: sample_count(&request) as u64,
+                    body: encode_write_request(&request),
+                    created_at: batch.created_at,
+                }
+            })
+            .collect();
+        if let Err(err) = self.disk.prepend(&halves) {
+            self.disk_error(&err);
+            for half in halves.into_iter().rev() {
+                self.overflow.push_front(half);
+            }
         }
     }
 
     fn enqueue(&mut self, batch: Batch) {
-        for dropped in self.queue.push(batch) {
-            tracing::warn!(samples = dropped.samples, "queue full; dropped the oldest batch");
-            self.stats.record_dropped("queue_full", dropped.samples);
+        match self.disk.append(&batch) {
+            Ok(dropped) => {
+                if std::mem::take(&mut self.disk_failing) {
+                    tracing::info!("the disk queue takes batches again");
+                }
+                for entry in dropped {
+                    tracing::warn!(
+                        samples = entry.samples,
+                        "queue full (--buffer-max-bytes); dropped the oldest batch"
+                    );
+                    self.stats.record_dropped("queue_full", entry.samples);
+                }
+            }
+            Err(err) => {
+                self.disk_error(&err);
+                for old in self.overflow.push(batch) {
+                    self.stats.record_dropped("queue_full", old.samples);
+                }
+            }
         }
         self.update_queue_stats();
+    }
+
+    fn disk_error(&mut self, err: &QueueError) {
+        self.stats.record_queue_write_error();
+        if !std::mem::replace(&mut self.disk_failing, true) {
+            tracing::error!(error = %err, "cannot write to the disk queue; holding up to 16 MiB in memory until it works again");
+        }
     }
 
     /// Sleeps for `wait` while still taking new batches. False when the handles are gone.
@@ -178,24 +289,49 @@ impl Delivery {
         }
     }
 
-    /// At shutdown: one more round of sends within `budget`, then reports what is left.
+    /// At shutdown: more sends within `budget`; what is left stays on disk for the next run.
     async fn drain(&mut self, budget: Duration) {
         let deadline = Instant::now() + budget;
-        while !self.queue.is_empty() && Instant::now() < deadline {
+        while let Ok(batch) = self.rx.try_recv() {
+            self.enqueue(batch);
+        }
+        while !(self.disk.is_empty() && self.overflow.is_empty()) && Instant::now() < deadline {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(remaining, self.send_head()).await {
+            match tokio::time::timeout(remaining, self.send_next()).await {
                 Ok(None) => {}
-                Ok(Some(wait)) => tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await,
+                Ok(Some(wait)) => {
+                    tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now())))
+                        .await
+                }
                 Err(_) => break,
             }
         }
-        if !self.queue.is_empty() {
-            tracing::warn!(batches = self.queue.len(), bytes = self.queue.bytes(), "stopping with unsent batches");
+        if !self.overflow.is_empty() {
+            tracing::warn!(
+                batches = self.overflow.len(),
+                "stopping with unsent batches the disk refused; they are lost"
+            );
+        }
+        if !self.disk.is_empty() {
+            tracing::info!(
+                batches = self.disk.len(),
+                bytes = self.disk.bytes(),
+                "stopping with queued batches; they are sent at the next start"
+            );
         }
     }
 
     fn update_queue_stats(&self) {
-        self.stats.queue_bytes.store(self.queue.bytes(), Ordering::Relaxed);
-        self.stats.queue_batches.store(self.queue.len() as u64, Ordering::Relaxed);
+        let stats = &self.stats;
+        stats
+            .queue_bytes
+            .store(self.disk.bytes() + self.overflow.bytes(), Ordering::Relaxed);
+        stats.queue_batches.store(
+            (self.disk.len() + self.overflow.len()) as u64,
+            Ordering::Relaxed,
+        );
+        stats
+            .queue_oldest_age_ms
+            .store(self.disk.oldest_age().as_millis() as u64, Ordering::Relaxed);
     }
 }

@@ -3,13 +3,16 @@
 
 mod backoff;
 mod delivery;
+pub mod disk;
+mod grpc;
 mod queue;
 
 pub use backoff::{Backoff, random_fraction};
 pub use delivery::{Delivery, DeliveryHandle};
+pub use disk::{DiskQueue, QueueError};
 pub use queue::{Batch, BatchQueue};
 
-use crate::config::PushConfig;
+use crate::config::{PushConfig, Transport};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -24,6 +27,8 @@ pub enum PushError {
     CaFileEmpty(std::path::PathBuf),
     #[error("cannot build the HTTPS client: {0}")]
     Client(#[from] reqwest::Error),
+    #[error("cannot set up the gRPC transport: {0}")]
+    Grpc(String),
 }
 
 /// What the receiver said about one batch, mapped from the status codes of DESIGN.md.
@@ -45,16 +50,54 @@ pub enum SendOutcome {
     },
 }
 
-/// Sends encoded batches to one remote-write URL.
+/// Sends encoded batches to the server over the configured transport.
 #[derive(Clone)]
 pub struct Sender {
+    url: String,
+    transport: TransportSender,
+}
+
+#[derive(Clone)]
+enum TransportSender {
+    Https(HttpsSender),
+    Grpc(grpc::GrpcSender),
+}
+
+impl Sender {
+    pub fn try_new(config: &PushConfig) -> Result<Self, PushError> {
+        let transport = match config.transport {
+            Transport::Https => TransportSender::Https(HttpsSender::try_new(config)?),
+            Transport::Grpc => TransportSender::Grpc(grpc::GrpcSender::try_new(config)?),
+        };
+        Ok(Sender {
+            url: config.write_url.clone(),
+            transport,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Sends one snappy-compressed `WriteRequest` and reads the answer.
+    pub async fn send(&self, body: &[u8]) -> SendOutcome {
+        match &self.transport {
+            TransportSender::Https(https) => https.send(body).await,
+            TransportSender::Grpc(grpc) => grpc.send(body).await,
+        }
+    }
+}
+
+/// Prometheus remote-write over HTTPS (or plain HTTP to a local receiver).
+#[derive(Clone)]
+struct HttpsSender {
     client: reqwest::Client,
     url: String,
     authorization: Option<String>,
 }
 
-impl Sender {
-    pub fn try_new(config: &PushConfig) -> Result<Self, PushError> {
+impl HttpsSender {
+    fn try_new(config: &PushConfig) -> Result<Self, PushError> {
         let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
@@ -70,19 +113,15 @@ impl Sender {
             }
             builder = builder.tls_certs_merge(certs);
         }
-        Ok(Sender {
+        Ok(HttpsSender {
             client: builder.build()?,
             url: config.write_url.clone(),
             authorization: config.token.as_ref().map(|t| format!("Bearer {t}")),
         })
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Posts one snappy-compressed `WriteRequest` and reads the answer.
-    pub async fn send(&self, body: &[u8]) -> SendOutcome {
+    async fn send(&self, body: &[u8]) -> SendOutcome {
         let mut request = self
             .client
             .post(&self.url)

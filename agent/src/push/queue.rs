@@ -1,15 +1,16 @@
-//! A bounded in-memory queue of encoded batches, oldest first. Past its byte bound it
-//! drops the oldest batch, and the caller counts what was dropped.
+//! A bounded in-memory queue of encoded batches, oldest first: where batches wait when the
+//! disk queue cannot take them (a full or failing disk). Past its byte bound it drops the
+//! oldest batch, and the caller counts what was dropped.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::SystemTime;
 
 /// One snappy-compressed `WriteRequest` waiting to be sent.
 #[derive(Debug, Clone)]
 pub struct Batch {
     pub body: Vec<u8>,
     pub samples: u64,
-    pub created: Instant,
+    pub created_at: SystemTime,
 }
 
 #[derive(Debug)]
@@ -75,7 +76,7 @@ mod tests {
         Batch {
             body: vec![0; bytes],
             samples,
-            created: Instant::now(),
+            created_at: SystemTime::now(),
         }
     }
 

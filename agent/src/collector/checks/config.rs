@@ -57,7 +57,10 @@ impl ChecksConfig {
             if checks.iter().any(|c: &Check| c.name == entry.name) {
                 return Err(ConfigError::Invalid {
                     setting: "checks.name",
-                    message: format!("two checks are named {:?}; names must be unique", entry.name),
+                    message: format!(
+                        "two checks are named {:?}; names must be unique",
+                        entry.name
+                    ),
                 });
             }
             if entry.command.trim().is_empty() {
@@ -69,14 +72,23 @@ impl ChecksConfig {
             let duration = |setting: &'static str, value: &Option<String>| {
                 value
                     .as_ref()
-                    .map(|v| parse_duration(v).ok_or_else(|| ConfigError::Duration { setting, value: v.clone() }))
+                    .map(|v| {
+                        parse_duration(v).ok_or_else(|| ConfigError::Duration {
+                            setting,
+                            value: v.clone(),
+                        })
+                    })
                     .transpose()
             };
             let check_interval = duration("checks.interval", &entry.interval)?.unwrap_or(interval);
             // A check runs inside the collector's cycle, so it cannot outlive the cycle's budget.
             let timeout = duration("checks.timeout", &entry.timeout)?
                 .unwrap_or(DEFAULT_TIMEOUT)
-                .min(collect_timeout.saturating_sub(Duration::from_millis(100)).max(Duration::from_millis(100)));
+                .min(
+                    collect_timeout
+                        .saturating_sub(Duration::from_millis(100))
+                        .max(Duration::from_millis(100)),
+                );
             checks.push(Check {
                 name: entry.name.clone(),
                 command: entry.command.clone(),

@@ -51,7 +51,9 @@ impl ChecksCollector {
         let due: Vec<usize> = (0..self.states.len())
             .filter(|&i| {
                 let state = &self.states[i];
-                state.last_started.is_none_or(|t| now.duration_since(t) >= state.check.interval)
+                state
+                    .last_started
+                    .is_none_or(|t| now.duration_since(t) >= state.check.interval)
             })
             .collect();
         let mut runs = tokio::task::JoinSet::new();
@@ -105,12 +107,18 @@ pub async fn run_check(check: &Check) -> CheckResult {
     let mut stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
     let run = async {
-        let (out, err, status) = tokio::join!(read_capped(&mut stdout), read_capped(&mut stderr), child.wait());
+        let (out, err, status) = tokio::join!(
+            read_capped(&mut stdout),
+            read_capped(&mut stderr),
+            child.wait()
+        );
         (status, out, err)
     };
     match tokio::time::timeout(check.timeout, run).await {
         Ok((Ok(status), out, err)) => {
-            let message = first_line(&out).or_else(|| first_line(&err)).unwrap_or_default();
+            let message = first_line(&out)
+                .or_else(|| first_line(&err))
+                .unwrap_or_default();
             let message = if status.success() || !message.is_empty() {
                 message
             } else {
@@ -119,7 +127,11 @@ pub async fn run_check(check: &Check) -> CheckResult {
             finished(status.success(), message, start)
         }
         Ok((Err(err), _, _)) => finished(false, format!("wait failed: {err}"), start),
-        Err(_) => finished(false, format!("timed out after {:?} and was killed", check.timeout), start),
+        Err(_) => finished(
+            false,
+            format!("timed out after {:?} and was killed", check.timeout),
+            start,
+        ),
     }
 }
 
@@ -163,13 +175,22 @@ fn first_line(bytes: &[u8]) -> Option<String> {
 
 /// The series of a set of results; `expected_interval` adds
 /// `peeper_check_expected_interval_seconds` (the `status --expect-every` form).
-pub fn result_families(results: &[(&str, &CheckResult)], expected_interval: Option<Duration>) -> Vec<MetricFamily> {
-    let mut status = MetricFamily::gauge("peeper_check_status", "1 if the check's last result was OK, 0 if ERR.");
+pub fn result_families(
+    results: &[(&str, &CheckResult)],
+    expected_interval: Option<Duration>,
+) -> Vec<MetricFamily> {
+    let mut status = MetricFamily::gauge(
+        "peeper_check_status",
+        "1 if the check's last result was OK, 0 if ERR.",
+    );
     let mut last_run = MetricFamily::gauge(
         "peeper_check_last_run_timestamp_seconds",
         "When the check's last result was produced, in seconds since the Unix epoch.",
     );
-    let mut duration = MetricFamily::gauge("peeper_check_duration_seconds", "How long the check's last run took.");
+    let mut duration = MetricFamily::gauge(
+        "peeper_check_duration_seconds",
+        "How long the check's last run took.",
+    );
     let mut message = MetricFamily::gauge(
         "peeper_check_message_info",
         "The first line of the check's last output (at most 200 characters), as a label.",

@@ -12,17 +12,31 @@ fn check(name: &str, command: &str, timeout: Duration) -> Check {
 
 #[tokio::test]
 async fn exit_status_and_first_line_make_the_result() {
-    let ok = run_check(&check("ok", "echo '  all good'; echo second line", Duration::from_secs(5))).await;
+    let ok = run_check(&check(
+        "ok",
+        "echo '  all good'; echo second line",
+        Duration::from_secs(5),
+    ))
+    .await;
     assert!(ok.ok);
     assert_eq!(ok.message, "all good");
 
-    let err = run_check(&check("err", "echo 'disk full' >&2; exit 3", Duration::from_secs(5))).await;
+    let err = run_check(&check(
+        "err",
+        "echo 'disk full' >&2; exit 3",
+        Duration::from_secs(5),
+    ))
+    .await;
     assert!(!err.ok);
     assert_eq!(err.message, "disk full");
 
     let silent = run_check(&check("silent", "exit 1", Duration::from_secs(5))).await;
     assert!(!silent.ok);
-    assert!(silent.message.contains("exit status: 1"), "{}", silent.message);
+    assert!(
+        silent.message.contains("exit status: 1"),
+        "{}",
+        silent.message
+    );
 }
 
 #[tokio::test]
@@ -32,11 +46,18 @@ async fn a_hanging_command_is_killed_at_its_timeout() {
     let command = format!("sleep 3; touch {}", marker.display());
     let start = Instant::now();
     let result = run_check(&check("hang", &command, Duration::from_millis(300))).await;
-    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        start.elapsed()
+    );
     assert!(!result.ok);
     assert!(result.message.contains("timed out"), "{}", result.message);
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert!(!marker.exists(), "the killed command must not finish its work");
+    assert!(
+        !marker.exists(),
+        "the killed command must not finish its work"
+    );
 }
 
 #[tokio::test]
@@ -46,7 +67,11 @@ async fn collector_reports_status_and_runs_each_check_on_its_interval() {
     let config = ChecksConfig {
         enabled: true,
         checks: vec![
-            check("good", &format!("echo x >> {}; echo fine", counter.display()), Duration::from_secs(5)),
+            check(
+                "good",
+                &format!("echo x >> {}; echo fine", counter.display()),
+                Duration::from_secs(5),
+            ),
             check("bad", "echo broken; exit 2", Duration::from_secs(5)),
         ],
     };
@@ -56,14 +81,28 @@ async fn collector_reports_status_and_runs_each_check_on_its_interval() {
     assert_eq!(status.find(&[("check", "good")]).unwrap().value, 1.0);
     assert_eq!(status.find(&[("check", "bad")]).unwrap().value, 0.0);
     let message = peeper_proto::model::family(&families, "peeper_check_message_info").unwrap();
-    assert!(message.find(&[("check", "bad"), ("message", "broken")]).is_some());
-    let last_run = peeper_proto::model::family(&families, "peeper_check_last_run_timestamp_seconds").unwrap();
+    assert!(
+        message
+            .find(&[("check", "bad"), ("message", "broken")])
+            .is_some()
+    );
+    let last_run =
+        peeper_proto::model::family(&families, "peeper_check_last_run_timestamp_seconds").unwrap();
     assert!((last_run.series[0].value - unix_now()).abs() < 5.0);
 
     // A second cycle within the interval reports the last result without running again.
     let again = collector.collect().await.unwrap();
-    assert_eq!(peeper_proto::model::family(&again, "peeper_check_status").unwrap().series.len(), 2);
-    assert_eq!(std::fs::read_to_string(&counter).unwrap().lines().count(), 1);
+    assert_eq!(
+        peeper_proto::model::family(&again, "peeper_check_status")
+            .unwrap()
+            .series
+            .len(),
+        2
+    );
+    assert_eq!(
+        std::fs::read_to_string(&counter).unwrap().lines().count(),
+        1
+    );
 }
 
 #[test]
@@ -84,11 +123,19 @@ fn config_validates_names_and_caps_timeouts() {
     .unwrap();
     assert!(config.enabled);
     assert_eq!(config.checks[0].interval, Duration::from_secs(60));
-    assert!(config.checks[0].timeout < Duration::from_secs(10), "capped by the collect timeout");
+    assert!(
+        config.checks[0].timeout < Duration::from_secs(10),
+        "capped by the collect timeout"
+    );
 
-    let err = ChecksConfig::resolve(&[entry("bad name!", None)], &no_env, Duration::from_secs(15), Duration::from_secs(10))
-        .unwrap_err()
-        .to_string();
+    let err = ChecksConfig::resolve(
+        &[entry("bad name!", None)],
+        &no_env,
+        Duration::from_secs(15),
+        Duration::from_secs(10),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("bad name!"), "{err}");
     let err = ChecksConfig::resolve(
         &[entry("a", None), entry("a", None)],

@@ -1,0 +1,166 @@
+//! The gRPC transport (`--transport grpc`): the `peeper.v1.Ingest/Write` call carrying the
+//! same compressed remote-write body as HTTPS, with the token in metadata, answered after the
+//! store accepted it. Status codes map to the same actions as HTTP (see ingest.proto).
+
+use super::{PushError, SendOutcome};
+use crate::config::PushConfig;
+use peeper_proto::v1::ingest_client::IngestClient;
+use peeper_proto::v1::{Compression, WriteBatch};
+use std::time::Duration;
+use tonic::Code;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+#[derive(Clone)]
+pub struct GrpcSender {
+    client: IngestClient<Channel>,
+    authorization: Option<MetadataValue<tonic::metadata::Ascii>>,
+}
+
+impl GrpcSender {
+    pub fn try_new(config: &PushConfig) -> Result<Self, PushError> {
+        let origin = origin(&config.write_url);
+        let invalid = |detail: String| PushError::Grpc(format!("server URL {origin}: {detail}"));
+        let mut endpoint = Endpoint::from_shared(origin.clone())
+            .map_err(|e| invalid(e.to_string()))?
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .http2_keep_alive_interval(Duration::from_secs(30));
+        if origin.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(path) = &config.ca_file {
+                let pem = std::fs::read(path).map_err(|source| PushError::CaFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| invalid(e.to_string()))?;
+        }
+        let authorization = match &config.token {
+            Some(token) => Some(format!("Bearer {token}").parse().map_err(|_| {
+                PushError::Grpc("the token holds characters not allowed in gRPC metadata".into())
+            })?),
+            None => None,
+        };
+        Ok(GrpcSender {
+            // Connects on first use, so an agent starts while the server is away.
+            client: IngestClient::new(endpoint.connect_lazy()),
+            authorization,
+        })
+    }
+
+    pub async fn send(&self, body: &[u8]) -> SendOutcome {
+        let mut request = tonic::Request::new(WriteBatch {
+            body: body.to_vec().into(),
+            compression: Compression::Snappy as i32,
+            sequence: 0,
+        });
+        if let Some(auth) = &self.authorization {
+            request.metadata_mut().insert("authorization", auth.clone());
+        }
+        match self.client.clone().write(request).await {
+            Ok(_) => SendOutcome::Accepted,
+            Err(status) => classify(&status),
+        }
+    }
+}
+
+/// Maps a gRPC status to what the sender does next (ingest.proto lists the contract).
+pub fn classify(status: &tonic::Status) -> SendOutcome {
+    let detail = format!("{:?}: {}", status.code(), status.message());
+    let after = status
+        .metadata()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    match status.code() {
+        Code::Ok => SendOutcome::Accepted,
+        Code::InvalidArgument => SendOutcome::Rejected(detail),
+        Code::Unauthenticated | Code::PermissionDenied => SendOutcome::AuthFailed(detail),
+        Code::OutOfRange => SendOutcome::TooLarge,
+        Code::ResourceExhausted => SendOutcome::Retry {
+            reason: "throttled",
+            detail,
+            after,
+        },
+        // tonic reports connection failures as UNAVAILABLE with the I/O error as source.
+        Code::Unavailable if std::error::Error::source(status).is_some() => SendOutcome::Retry {
+            reason: "network",
+            detail,
+            after,
+        },
+        _ => SendOutcome::Retry {
+            reason: "server_error",
+            detail,
+            after,
+        },
+    }
+}
+
+/// `https://host:port` of a write URL: gRPC addresses the server, not a path.
+fn origin(url: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    match url[scheme_end..].find('/') {
+        Some(slash) => url[..scheme_end + slash].to_owned(),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_drops_the_path() {
+        assert_eq!(
+            origin("https://p.example.com:443/api/v1/write"),
+            "https://p.example.com:443"
+        );
+        assert_eq!(origin("http://127.0.0.1:8480"), "http://127.0.0.1:8480");
+    }
+
+    #[test]
+    fn codes_map_to_actions() {
+        let status = |code| tonic::Status::new(code, "x");
+        assert!(matches!(
+            classify(&status(Code::InvalidArgument)),
+            SendOutcome::Rejected(_)
+        ));
+        assert!(matches!(
+            classify(&status(Code::Unauthenticated)),
+            SendOutcome::AuthFailed(_)
+        ));
+        assert!(matches!(
+            classify(&status(Code::PermissionDenied)),
+            SendOutcome::AuthFailed(_)
+        ));
+        assert_eq!(classify(&status(Code::OutOfRange)), SendOutcome::TooLarge);
+        let mut throttled = status(Code::ResourceExhausted);
+        throttled
+            .metadata_mut()
+            .insert("retry-after", "7".parse().unwrap());
+        assert_eq!(
+            classify(&throttled),
+            SendOutcome::Retry {
+                reason: "throttled",
+                detail: "ResourceExhausted: x".into(),
+                after: Some(Duration::from_secs(7)),
+            }
+        );
+        assert!(matches!(
+            classify(&status(Code::Unavailable)),
+            SendOutcome::Retry { .. }
+        ));
+        assert!(matches!(
+            classify(&status(Code::Internal)),
+            SendOutcome::Retry {
+                reason: "server_error",
+                ..
+            }
+        ));
+    }
+}
