@@ -1,86 +1,12 @@
 //! End to end: the real `peeper-agent` binary pushes over TLS with a real token to
 //! peeper-server, which writes into a real VictoriaMetrics (Debian's `victoria-metrics`).
 
-#[path = "../../server/tests/support/mod.rs"]
 mod support;
 
-use peeper_server::config::{ForwardMode, Limits, ServerConfig, ServerSettings, TlsPaths};
-use peeper_server::tokens::TokenStore;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 use support::VictoriaMetrics;
-
-const AGENT: &str = env!("CARGO_BIN_EXE_peeper-agent");
-
-/// A server on a free loopback port with TLS from a fresh dev CA, writing to `vm`.
-struct Stack {
-    server: Option<peeper_server::RunningServer>,
-    dir: tempfile::TempDir,
-    ca: PathBuf,
-    token_file: PathBuf,
-}
-
-impl Stack {
-    async fn start(vm: &VictoriaMetrics, tenant: &str) -> Stack {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let certs = peeper_server::devcert::init(&dir.path().join("certs"), "localhost").unwrap();
-        let data_dir = dir.path().join("server");
-        let (_id, token) = TokenStore::open(&data_dir)
-            .unwrap()
-            .create(tenant, &[])
-            .unwrap();
-        let token_file = dir.path().join("agent.token");
-        std::fs::write(&token_file, format!("{token}\n")).unwrap();
-        let config = ServerConfig::try_new(ServerSettings {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            tls: Some(TlsPaths {
-                cert: certs.server_cert.clone(),
-                key: certs.server_key.clone(),
-            }),
-            remote_write_url: vm.write_url(),
-            data_dir,
-            forward_mode: ForwardMode::ExtraLabel,
-            limits: Limits::default(),
-        })
-        .unwrap();
-        let server = peeper_server::start(config).await.unwrap();
-        Stack {
-            server: Some(server),
-            ca: certs.ca_cert,
-            token_file,
-            dir,
-        }
-    }
-
-    fn server_url(&self) -> String {
-        // The certificate names localhost; connecting by name checks the host name too.
-        let port = self.server.as_ref().unwrap().local_addr().port();
-        format!("https://localhost:{port}")
-    }
-
-    fn agent(&self, instance: &str, token_file: &Path) -> Command {
-        let mut command = Command::new(AGENT);
-        command
-            .env_remove("PEEPER_CONFIG")
-            .args(["--server", &self.server_url()])
-            .arg("--token-file")
-            .arg(token_file)
-            .arg("--ca-file")
-            .arg(&self.ca)
-            .args(["--instance", instance])
-            .arg("--buffer-dir")
-            .arg(self.dir.path().join("buffer"));
-        command
-    }
-
-    async fn stop(mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
-    }
-}
+use support::stack::{AGENT, Stack};
 
 fn run(command: &mut Command) -> Output {
     command.output().expect("run peeper-agent")

@@ -10,3 +10,4 @@ pub mod apache;
 pub mod docker;
 pub mod mariadb;
 pub mod postgres;
+pub mod stack;
