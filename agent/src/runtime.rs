@@ -8,7 +8,6 @@ use crate::stats::AgentStats;
 use peeper_proto::MetricFamily;
 use peeper_proto::codec::encode_write_request;
 use peeper_proto::exposition::encode_text;
-use peeper_proto::model::series_count;
 use peeper_proto::remote_write::{sample_count, to_write_request};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -43,7 +42,7 @@ async fn collect_one(
     let elapsed = start.elapsed();
     let error = match result {
         Ok(Ok(mut families)) => {
-            stats.record_collection(job, elapsed, true, series_count(&families));
+            stats.record_collection(job, elapsed, true);
             if std::mem::take(failing) {
                 tracing::info!(collector = job, "collector works again");
             }
@@ -56,7 +55,7 @@ async fn collect_one(
         Ok(Err(err)) => err.to_string(),
         Err(_) => format!("timed out after {timeout:?}"),
     };
-    stats.record_collection(job, elapsed, false, 0);
+    stats.record_collection(job, elapsed, false);
     if !std::mem::replace(failing, true) {
         tracing::warn!(collector = job, error = %error, "collector failed; will keep trying every cycle");
     }
@@ -227,6 +226,17 @@ pub async fn run(
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     let _ = delivery_task.await;
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    // One line with the run's totals: what was produced, delivered, dropped and left queued.
+    tracing::info!(
+        samples_collected = load(&stats.samples_collected),
+        samples_sent = load(&stats.samples_sent),
+        dropped_queue_full = stats.dropped("queue_full"),
+        dropped_rejected = stats.dropped("rejected"),
+        dropped_corrupt = stats.dropped("corrupt"),
+        queued_batches = load(&stats.queue_batches),
+        "agent stopped"
+    );
     Ok(())
 }
 
@@ -257,7 +267,9 @@ async fn collector_loop(
         )
         .await;
         for batch in make_batches(&families) {
+            let samples = batch.samples;
             out.submit(batch).await;
+            stats.record_queued(samples);
         }
     }
 }
@@ -267,7 +279,9 @@ async fn self_metrics_loop(config: AgentConfig, stats: Arc<AgentStats>, out: Del
     loop {
         ticker.tick().await;
         for batch in make_batches(&agent_families(&stats, &config.instance)) {
+            let samples = batch.samples;
             out.submit(batch).await;
+            stats.record_queued(samples);
         }
     }
 }

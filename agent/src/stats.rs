@@ -40,13 +40,12 @@ pub const PUSH_ERROR_REASONS: [&str; 6] = [
 ];
 
 impl AgentStats {
-    pub fn record_collection(
-        &self,
-        job: &'static str,
-        duration: Duration,
-        success: bool,
-        samples: usize,
-    ) {
+    /// Samples handed to the delivery queue (the collectors' and the agent's own).
+    pub fn record_queued(&self, samples: u64) {
+        self.samples_collected.fetch_add(samples, Ordering::Relaxed);
+    }
+
+    pub fn record_collection(&self, job: &'static str, duration: Duration, success: bool) {
         let mut collectors = self.collectors.lock().expect("stats lock");
         let run = collectors.entry(job).or_default();
         run.duration = duration;
@@ -54,8 +53,6 @@ impl AgentStats {
         if !success {
             run.failures += 1;
         }
-        self.samples_collected
-            .fetch_add(samples as u64, Ordering::Relaxed);
     }
 
     pub fn record_push_error(&self, reason: &'static str) {
@@ -158,7 +155,7 @@ impl AgentStats {
             failures,
             MetricFamily::counter(
                 "peeper_agent_samples_collected_total",
-                "Samples produced by collectors.",
+                "Samples queued for delivery: the collectors' and the agent's own.",
             )
             .with(&[], load(&self.samples_collected)),
             MetricFamily::counter(

@@ -3,6 +3,8 @@
 //! loopback ports in temporary directories and stopped when dropped.
 #![allow(dead_code)]
 
+pub mod haproxy;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -85,6 +87,7 @@ pub fn url_encode(s: &str) -> String {
 /// A real single-node VictoriaMetrics (Debian package `victoria-metrics`).
 pub struct VictoriaMetrics {
     child: Option<Child>,
+    extra_args: Vec<String>,
     pub addr: String,
     binary: PathBuf,
     data: tempfile::TempDir,
@@ -92,11 +95,17 @@ pub struct VictoriaMetrics {
 
 impl VictoriaMetrics {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts with extra flags, e.g. `-dedup.minScrapeInterval=1ms` to count resent samples once.
+    pub fn start_with(extra_args: &[&str]) -> Self {
         let binary = require_binary("victoria-metrics", "victoria-metrics");
         let data = tempfile::tempdir().expect("temp dir for VictoriaMetrics");
         let addr = format!("127.0.0.1:{}", free_port());
         let mut vm = VictoriaMetrics {
             child: None,
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
             addr,
             binary,
             data,
@@ -115,6 +124,7 @@ impl VictoriaMetrics {
             ))
             .arg("-search.latencyOffset=1s")
             .arg("-retentionPeriod=1")
+            .args(&self.extra_args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -126,9 +136,20 @@ impl VictoriaMetrics {
         });
     }
 
-    /// Stops the process, keeping its data for [`Self::restart`].
+    /// Stops the process gracefully (SIGTERM: VictoriaMetrics flushes what it accepted),
+    /// keeping its data for [`Self::restart`].
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
