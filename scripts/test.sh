@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(victoria-metrics curl apache2 mariadb-server postgresql docker.io busybox-static)
+PACKAGES=(victoria-metrics curl haproxy apache2 mariadb-server postgresql docker.io busybox-static)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
