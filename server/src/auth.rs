@@ -2,8 +2,12 @@
 //! and re-read when it changes on disk (checked at most once a second), so `token create`
 //! and `token revoke` take effect without a restart. Tokens are never logged.
 
+use crate::config::Limits;
+use crate::net::{self, Cidr};
+use crate::ratelimit::{RateLimiter, RateSource, TokenId};
 use crate::tokens::{self, TokenError, TokenStore};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +19,12 @@ const RELOAD_CHECK_MS: u64 = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
+    #[error(
+        "token {id} may not be used from {addr}: that address is outside the token's allow \
+         list (`peeper-server token list` shows it; create a token with --allow for this \
+         address)"
+    )]
+    AddressNotAllowed { addr: IpAddr, id: TokenId },
     #[error("missing `Authorization: Bearer <token>` header")]
     Missing,
     #[error("the Authorization header is not `Bearer <token>`")]
@@ -29,9 +39,11 @@ impl AuthError {
     /// The `reason` label of the rejection counter.
     pub fn reason(self) -> &'static str {
         match self {
-            AuthError::Missing => "auth_missing",
-            AuthError::NotBearer | AuthError::Malformed => "auth_malformed",
-            AuthError::Invalid => "auth_invalid",
+            AuthError::AddressNotAllowed { .. } => "forbidden_address",
+            AuthError::Missing
+            | AuthError::NotBearer
+            | AuthError::Malformed
+            | AuthError::Invalid => "unauthenticated",
         }
     }
 }
@@ -41,8 +53,25 @@ impl AuthError {
 pub struct Credential {
     pub id: String,
     pub tenant: Arc<str>,
-    pub allow: Vec<String>,
+    /// Where the token may be used from; empty = anywhere.
+    pub allow: Vec<Cidr>,
+    /// The token's ingestion-rate bucket (kept across reloads of the token file).
+    pub limiter: Arc<RateLimiter>,
     hash: Vec<u8>,
+}
+
+impl Credential {
+    /// Refuses a client address outside the token's allow list.
+    pub fn check_address(&self, addr: IpAddr) -> Result<(), AuthError> {
+        if self.allow.is_empty() || net::any_contains(&self.allow, addr) {
+            Ok(())
+        } else {
+            Err(AuthError::AddressNotAllowed {
+                addr: addr.to_canonical(),
+                id: TokenId::new(&self.id),
+            })
+        }
+    }
 }
 
 /// What identifies one version of the token file (rename-on-write changes the inode).
@@ -68,11 +97,19 @@ pub struct TokenCache {
     epoch: Instant,
     /// Milliseconds since `epoch` of the last check of the file's metadata.
     last_check_ms: AtomicU64,
+    /// `[limits]` rate defaults for tokens without their own `rate_limit`.
+    default_rate: u64,
+    burst: u64,
 }
 
 impl TokenCache {
     /// Loads the tokens of `data_dir`; a missing file means no token is accepted yet.
     pub fn load(data_dir: &Path) -> Result<Self, TokenError> {
+        Self::load_with_limits(data_dir, &Limits::default())
+    }
+
+    /// [`Self::load`], with the rate-limit defaults of `limits`.
+    pub fn load_with_limits(data_dir: &Path, limits: &Limits) -> Result<Self, TokenError> {
         let store = TokenStore::open(data_dir)?;
         let cache = TokenCache {
             data_dir: data_dir.to_owned(),
@@ -80,6 +117,8 @@ impl TokenCache {
             state: RwLock::new(State::default()),
             epoch: Instant::now(),
             last_check_ms: AtomicU64::new(0),
+            default_rate: limits.max_samples_per_second_per_token,
+            burst: limits.rate_limit_burst_samples,
         };
         let fingerprint = fingerprint(&cache.path);
         cache.install(store, fingerprint);
@@ -150,18 +189,36 @@ impl TokenCache {
     }
 
     fn install(&self, store: TokenStore, fingerprint: Option<Fingerprint>) {
+        let previous = self.read().by_id.clone();
         let mut by_id = HashMap::new();
         for entry in store.list() {
             let Some(hash) = tokens::unhex(&entry.sha256).filter(|h| h.len() == 32) else {
                 tracing::error!(id = %entry.id, path = %self.path.display(), "token entry has a malformed sha256; it is ignored");
                 continue;
             };
+            // Stored entries were validated when created; a hand-edited bad one is skipped.
+            let Ok(allow) = net::parse_cidrs(&entry.allow) else {
+                tracing::error!(id = %entry.id, path = %self.path.display(), "token entry has an invalid allow list; it is ignored");
+                continue;
+            };
+            // A token's own rate gets a two-second burst; the default rate the configured one.
+            let (rate, burst, source) = match entry.rate_limit {
+                Some(rate) => (rate, 0, RateSource::Token),
+                None => (self.default_rate, self.burst, RateSource::Default),
+            };
+            // Keep the bucket's level across reloads unless the rate changed.
+            let limiter = previous
+                .get(&entry.id)
+                .map(|c| Arc::clone(&c.limiter))
+                .filter(|l| l.rate() == rate)
+                .unwrap_or_else(|| Arc::new(RateLimiter::new(&entry.id, rate, burst, source)));
             by_id.insert(
                 entry.id.clone(),
                 Arc::new(Credential {
                     id: entry.id.clone(),
                     tenant: Arc::from(entry.tenant.as_str()),
-                    allow: entry.allow.clone(),
+                    allow,
+                    limiter,
                     hash,
                 }),
             );

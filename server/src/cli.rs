@@ -4,7 +4,7 @@
 //! `peeper-server token create --tenant a --data-dir D` works.
 
 use crate::config::{
-    ConfigError, DEFAULT_DATA_DIR, FileConfig, ForwardMode, Overrides, ServerConfig, ServerSettings,
+    ConfigError, DEFAULT_DATA_DIR, FileConfig, ForwardMode, Overrides, ServerConfig,
 };
 use crate::server::{self, ServerError};
 use crate::tokens::{TokenError, TokenStore};
@@ -49,6 +49,16 @@ pub struct Cli {
     /// How the tenant reaches the store [default: extra-label].
     #[arg(long, env = "PEEPER_FORWARD_MODE", value_enum, global = true)]
     pub forward_mode: Option<ForwardMode>,
+    /// A proxy (address or CIDR block) whose X-Forwarded-For names the client, e.g. the
+    /// HAProxy in front (repeatable; the env twin is comma-separated).
+    #[arg(
+        long = "trusted-proxy",
+        env = "PEEPER_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -83,9 +93,13 @@ pub enum TokenCommand {
         /// Tenant name: 1 to 64 of A-Z a-z 0-9 _ . -
         #[arg(long)]
         tenant: String,
-        /// Address or CIDR block the token may be used from (repeatable).
+        /// Address or CIDR block the token may be used from (repeatable); none = anywhere.
         #[arg(long = "allow", value_name = "CIDR")]
         allow: Vec<String>,
+        /// This token's ingestion rate in samples/s (0 = unlimited) instead of
+        /// [limits] max_samples_per_second_per_token.
+        #[arg(long = "rate-limit", value_name = "SAMPLES_PER_SEC")]
+        rate_limit: Option<u64>,
     },
     /// List tokens: id, tenant, created, allow list (never the token or its hash).
     List,
@@ -120,6 +134,7 @@ impl Cli {
             remote_write_url: self.remote_write_url.clone(),
             data_dir: self.data_dir.clone(),
             forward_mode: self.forward_mode,
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 
@@ -165,7 +180,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         None => {
-            let config = ServerConfig::try_new(ServerSettings::merge(cli.overrides(), file)?)?;
+            let config = ServerConfig::from_sources(cli.overrides(), file)?;
             init_logging();
             serve(config)
         }
@@ -200,8 +215,12 @@ fn serve(config: ServerConfig) -> Result<(), CliError> {
 fn token_command(command: &TokenCommand, data_dir: PathBuf) -> Result<(), CliError> {
     let mut store = TokenStore::open(&data_dir)?;
     match command {
-        TokenCommand::Create { tenant, allow } => {
-            let (id, token) = store.create(tenant, allow)?;
+        TokenCommand::Create {
+            tenant,
+            allow,
+            rate_limit,
+        } => {
+            let (id, token) = store.create_with(tenant, allow, *rate_limit)?;
             println!("{token}");
             eprintln!(
                 "created token {id} for tenant {tenant} in {}; it is shown only now, store it \
@@ -210,15 +229,23 @@ fn token_command(command: &TokenCommand, data_dir: PathBuf) -> Result<(), CliErr
             );
         }
         TokenCommand::List => {
-            println!("{:<8}  {:<24}  {:<20}  ALLOW", "ID", "TENANT", "CREATED");
+            println!(
+                "{:<8}  {:<24}  {:<20}  {:<12}  ALLOW",
+                "ID", "TENANT", "CREATED", "RATE"
+            );
             for t in store.list() {
                 let allow = if t.allow.is_empty() {
                     "any".to_owned()
                 } else {
                     t.allow.join(",")
                 };
+                let rate = match t.rate_limit {
+                    Some(0) => "unlimited".to_owned(),
+                    Some(n) => format!("{n}/s"),
+                    None => "default".to_owned(),
+                };
                 println!(
-                    "{:<8}  {:<24}  {:<20}  {allow}",
+                    "{:<8}  {:<24}  {:<20}  {rate:<12}  {allow}",
                     t.id,
                     t.tenant,
                     format_utc(t.created)
@@ -284,7 +311,7 @@ mod tests {
         .unwrap();
         assert_eq!(cli.data_dir, Some(PathBuf::from("/d")));
         match cli.command {
-            Some(Command::Token(TokenCommand::Create { tenant, allow })) => {
+            Some(Command::Token(TokenCommand::Create { tenant, allow, .. })) => {
                 assert_eq!(tenant, "a");
                 assert_eq!(allow, ["10.0.0.0/8", "::1"]);
             }
@@ -296,5 +323,27 @@ mod tests {
         assert_eq!(cli.forward_mode, Some(ForwardMode::Rewrite));
         assert!(cli.plaintext);
         assert!(Cli::try_parse_from(["peeper-server", "--forward-mode", "x"]).is_err());
+        let cli = Cli::try_parse_from([
+            "peeper-server",
+            "--trusted-proxy",
+            "127.0.0.2/32,10.0.0.0/8",
+            "--trusted-proxy",
+            "::1",
+            "token",
+            "create",
+            "--tenant",
+            "a",
+            "--rate-limit",
+            "500",
+        ])
+        .unwrap();
+        assert_eq!(cli.trusted_proxies, ["127.0.0.2/32", "10.0.0.0/8", "::1"]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Token(TokenCommand::Create {
+                rate_limit: Some(500),
+                ..
+            }))
+        ));
     }
 }

@@ -3,7 +3,10 @@
 //! precedence flag > env > file > default, then validated into a [`ServerConfig`] before any
 //! socket is opened.
 
+use crate::net::{self, Cidr, NetError, TrustedProxies};
+use crate::store::{StoreError, StoreUrl, TenantConfig};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -46,8 +49,10 @@ pub enum ConfigError {
         "listen = {value:?} is not a socket address: write it like `0.0.0.0:8480` or `[::]:8480`"
     )]
     Listen { value: String },
-    #[error("remote_write_url = {value:?} is not an http:// or https:// URL: {message}")]
-    RemoteWriteUrl { value: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("trusted_proxies (--trusted-proxy, PEEPER_TRUSTED_PROXIES): {0}")]
+    TrustedProxy(NetError),
     #[error("forward_mode = {value:?} is not known: use `extra-label` or `rewrite`")]
     ForwardMode { value: String },
     #[error("limits.{setting} must be greater than 0")]
@@ -101,6 +106,11 @@ pub struct Limits {
     pub max_future_secs: u64,
     /// How long one forward to the store may take, in seconds.
     pub forward_timeout_secs: u64,
+    /// Samples a second one token may send (a token bucket); 0 = unlimited. A token's own
+    /// `token create --rate-limit N` overrides it.
+    pub max_samples_per_second_per_token: u64,
+    /// The bucket's size in samples; 0 = two seconds' worth of the token's rate.
+    pub rate_limit_burst_samples: u64,
 }
 
 impl Default for Limits {
@@ -114,6 +124,8 @@ impl Default for Limits {
             max_series_per_request: 100_000,
             max_future_secs: 600,
             forward_timeout_secs: 30,
+            max_samples_per_second_per_token: 1_000_000,
+            rate_limit_burst_samples: 0,
         }
     }
 }
@@ -156,6 +168,11 @@ pub struct FileConfig {
     pub forward_mode: Option<ForwardMode>,
     /// Per-request limits.
     pub limits: Option<Limits>,
+    /// Proxies whose `X-Forwarded-For` names the client (CIDR blocks), e.g. the HAProxy.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// VictoriaMetrics cluster accounts by tenant (`[tenants.<name>] account_id = 42`),
+    /// used when `remote_write_url` holds `{accountID}`.
+    pub tenants: Option<BTreeMap<String, TenantConfig>>,
 }
 
 impl FileConfig {
@@ -183,6 +200,9 @@ pub struct Overrides {
     pub remote_write_url: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub forward_mode: Option<ForwardMode>,
+    /// `--trusted-proxy` (repeatable) / `PEEPER_TRUSTED_PROXIES` (comma-separated); empty
+    /// falls through to the file.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The PEM files of the HTTPS listener.
@@ -262,39 +282,60 @@ impl ServerSettings {
 pub struct ServerConfig {
     pub(crate) listen: SocketAddr,
     pub(crate) tls: Option<TlsPaths>,
-    pub(crate) remote_write_url: reqwest::Url,
+    pub(crate) remote_write_url: String,
+    pub(crate) store: StoreUrl,
     pub(crate) data_dir: PathBuf,
     pub(crate) forward_mode: ForwardMode,
     pub(crate) limits: Limits,
+    pub(crate) trusted_proxies: TrustedProxies,
 }
 
 impl ServerConfig {
-    /// Validates `settings`. Files (TLS, tokens) are read by [`crate::start`].
+    /// Validates `settings`. Files (TLS, tokens) are read by [`crate::start`]. Trusted
+    /// proxies and cluster tenants are added with [`Self::with_trusted_proxies`] and
+    /// [`Self::with_tenants`] (or all at once by [`Self::from_sources`]).
     pub fn try_new(settings: ServerSettings) -> Result<Self, ConfigError> {
-        let url_error = |message: String| ConfigError::RemoteWriteUrl {
-            value: settings.remote_write_url.clone(),
-            message,
-        };
-        let remote_write_url = reqwest::Url::parse(&settings.remote_write_url)
-            .map_err(|e| url_error(e.to_string()))?;
-        if !matches!(remote_write_url.scheme(), "http" | "https") {
-            return Err(url_error(format!(
-                "scheme {:?} is not supported",
-                remote_write_url.scheme()
-            )));
-        }
-        if remote_write_url.host_str().is_none() {
-            return Err(url_error("it has no host".to_owned()));
-        }
+        let store = StoreUrl::new(&settings.remote_write_url, &BTreeMap::new())?;
         settings.limits.validate()?;
         Ok(ServerConfig {
             listen: settings.listen,
             tls: settings.tls,
-            remote_write_url,
+            remote_write_url: settings.remote_write_url,
+            store,
             data_dir: settings.data_dir,
             forward_mode: settings.forward_mode,
             limits: settings.limits,
+            trusted_proxies: TrustedProxies::default(),
         })
+    }
+
+    /// Flags/env over the file over the defaults, validated: what `peeper-server` runs.
+    pub fn from_sources(over: Overrides, file: FileConfig) -> Result<Self, ConfigError> {
+        let proxies = if over.trusted_proxies.is_empty() {
+            file.trusted_proxies.clone().unwrap_or_default()
+        } else {
+            over.trusted_proxies.clone()
+        };
+        let tenants = file.tenants.clone().unwrap_or_default();
+        let proxies = net::parse_cidrs(&proxies).map_err(ConfigError::TrustedProxy)?;
+        Self::try_new(ServerSettings::merge(over, file)?)?
+            .with_tenants(tenants)
+            .map(|c| c.with_trusted_proxies(proxies))
+    }
+
+    /// Believes `X-Forwarded-For` from peers in these blocks (see [`crate::net`]).
+    pub fn with_trusted_proxies(mut self, blocks: Vec<Cidr>) -> Self {
+        self.trusted_proxies = TrustedProxies::new(blocks);
+        self
+    }
+
+    /// Maps tenants to VictoriaMetrics cluster accounts; needs a URL with `{accountID}`.
+    pub fn with_tenants(
+        mut self,
+        tenants: BTreeMap<String, TenantConfig>,
+    ) -> Result<Self, ConfigError> {
+        self.store = StoreUrl::new(&self.remote_write_url, &tenants)?;
+        Ok(self)
     }
 
     pub fn listen(&self) -> SocketAddr {
@@ -303,8 +344,15 @@ impl ServerConfig {
     pub fn tls(&self) -> Option<&TlsPaths> {
         self.tls.as_ref()
     }
-    pub fn remote_write_url(&self) -> &reqwest::Url {
+    /// The remote-write URL as configured (a cluster template keeps `{accountID}`).
+    pub fn remote_write_url(&self) -> &str {
         &self.remote_write_url
+    }
+    pub fn store(&self) -> &StoreUrl {
+        &self.store
+    }
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.trusted_proxies
     }
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

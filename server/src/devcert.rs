@@ -128,6 +128,7 @@ fn write(path: &Path, contents: &str, secret: bool) -> Result<(), DevCertError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::client::danger::ServerCertVerifier;
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
 

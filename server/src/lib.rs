@@ -3,10 +3,12 @@
 //! remote-write receiver), answering only after the store accepted the data.
 //!
 //! Modules: [`config`] (file + flags + env into a validated [`ServerConfig`]), [`tokens`]
-//! (the token file), [`auth`] (tokens in the running server), [`scan`] (the zero-allocation
-//! remote-write validator), [`forward`] (extra-label or rewrite forwarding), [`ingest`] (the
-//! HTTP routes and the one error → status mapping), [`metrics`], [`server`] (listener, TLS,
-//! graceful shutdown) and [`cli`].
+//! (the token file), [`auth`] (tokens in the running server, allow lists), [`net`] (CIDRs,
+//! trusted proxies, the client's address), [`ratelimit`] (per-token samples/s), [`scan`]
+//! (the zero-allocation remote-write validator), [`store`] (single URL or VictoriaMetrics
+//! cluster accounts), [`forward`] (extra-label or rewrite forwarding), [`ingest`] (the HTTP
+//! and gRPC routes and the one error → status/code mapping), [`metrics`], [`server`]
+//! (listener, TLS, graceful shutdown) and [`cli`].
 //!
 //! Embedding the server (as the agent's end-to-end tests do):
 //!
@@ -38,8 +40,11 @@ pub mod devcert;
 pub mod forward;
 pub mod ingest;
 pub mod metrics;
+pub mod net;
+pub mod ratelimit;
 pub mod scan;
 pub mod server;
+pub mod store;
 pub mod tokens;
 
 pub use config::ServerConfig;

@@ -14,6 +14,12 @@ pub struct CodeLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GrpcCodeLabels {
+    /// The gRPC status code number (0 = OK).
+    pub code: i32,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabels {
     pub reason: &'static str,
 }
@@ -34,6 +40,9 @@ pub struct Metrics {
     registry: Registry,
     /// `peeper_server_requests_total{code}`: write requests by response status.
     pub requests: Family<CodeLabels, Counter>,
+    /// `peeper_server_grpc_batches_total{code}`: gRPC batches (unary calls and stream
+    /// messages) by gRPC status code.
+    pub grpc_batches: Family<GrpcCodeLabels, Counter>,
     /// `peeper_server_samples_received_total{tenant}`: samples the store accepted.
     pub samples: Family<TenantLabels, Counter>,
     /// `peeper_server_series_received_total{tenant}`: series the store accepted.
@@ -60,6 +69,12 @@ impl Metrics {
             "requests",
             "Remote-write requests, by HTTP status of the answer",
             requests.clone(),
+        );
+        let grpc_batches = Family::<GrpcCodeLabels, Counter>::default();
+        registry.register(
+            "grpc_batches",
+            "gRPC write batches (unary calls and stream messages), by gRPC status code",
+            grpc_batches.clone(),
         );
         let samples = Family::<TenantLabels, Counter>::default();
         registry.register(
@@ -94,6 +109,7 @@ impl Metrics {
         Metrics {
             registry,
             requests,
+            grpc_batches,
             samples,
             series,
             rejected,

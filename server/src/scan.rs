@@ -73,10 +73,10 @@ impl ScanError {
     pub fn reason(&self) -> &'static str {
         match self {
             ScanError::Malformed { .. } => "malformed",
-            ScanError::TooManySeries { .. } => "series_per_request",
-            ScanError::TooManyLabels { .. } => "labels_per_series",
-            ScanError::LabelNameTooLong { .. } => "label_name_length",
-            ScanError::LabelValueTooLong { .. } => "label_value_length",
+            ScanError::TooManySeries { .. } => "too_many_series",
+            ScanError::TooManyLabels { .. } => "too_many_labels",
+            ScanError::LabelNameTooLong { .. } => "label_name_too_long",
+            ScanError::LabelValueTooLong { .. } => "label_value_too_long",
             ScanError::EmptyLabelName { .. } => "empty_label_name",
             ScanError::InvalidUtf8 { .. } => "invalid_utf8",
             ScanError::SampleInFuture { .. } => "sample_in_future",

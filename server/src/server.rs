@@ -1,16 +1,16 @@
 //! The listener: one TCP socket speaking HTTP/1.1 and HTTP/2 (ALPN `h2`/`http/1.1` over
-//! TLS, prior-knowledge h2c in plaintext), serving the axum router through hyper-util's
-//! auto builder, with graceful shutdown that finishes in-flight requests.
+//! TLS, prior-knowledge h2c in plaintext), serving the axum router (remote-write and the
+//! gRPC service) through hyper-util's auto builder, with graceful shutdown that finishes
+//! in-flight requests and ends gRPC streams with UNAVAILABLE after their current batch.
 
 use crate::auth::TokenCache;
 use crate::config::{ServerConfig, TlsPaths};
 use crate::forward::{ForwardError, Forwarder};
-use crate::ingest::{self, AppState};
+use crate::ingest::{self, AppState, PeerAddr};
 use crate::metrics::Metrics;
 use crate::tokens::TokenError;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::net::SocketAddr;
@@ -76,7 +76,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     // Idempotent: the binary installs it first thing; embedders (tests) may not have.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let tls = config.tls().map(tls_acceptor).transpose()?;
-    let tokens = TokenCache::load(config.data_dir())?;
+    let tokens = TokenCache::load_with_limits(config.data_dir(), config.limits())?;
     if tokens.is_empty() {
         tracing::warn!(
             data_dir = %config.data_dir().display(),
@@ -84,13 +84,16 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         );
     }
     let forwarder = Forwarder::new(config.forward_timeout())?;
+    let (shutdown, watch_rx) = watch::channel(false);
     let state = Arc::new(AppState {
         tokens,
         forwarder,
         metrics: Metrics::new(),
         limits: *config.limits(),
         forward_mode: config.forward_mode(),
-        remote_write_url: config.remote_write_url().clone(),
+        store: config.store().clone(),
+        trusted_proxies: config.trusted_proxies().clone(),
+        shutdown: watch_rx.clone(),
     });
     let listener =
         TcpListener::bind(config.listen())
@@ -106,11 +109,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     tracing::info!(
         %local_addr,
         tls = tls.is_some(),
-        store = %config.remote_write_url(),
+        store = %config.store(),
         mode = ?config.forward_mode(),
-        "peeper-server listening"
+        trusted_proxies = ?config.trusted_proxies().blocks().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "peeper-server listening (remote-write and gRPC)"
     );
-    let (shutdown, watch_rx) = watch::channel(false);
     let app = ingest::router(state);
     let task = tokio::spawn(accept_loop(listener, tls, app, watch_rx));
     Ok(RunningServer {
@@ -237,7 +240,13 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30));
     builder.http2().timer(TokioTimer::new());
-    let conn = builder.serve_connection(io, TowerToHyperService::new(app));
+    // Every request learns its TCP peer, for the client address and allow lists.
+    let service =
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(PeerAddr(peer));
+            tower_service::Service::call(&mut app.clone(), request)
+        });
+    let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,

@@ -55,10 +55,15 @@ pub struct TokenEntry {
     pub sha256: String,
     /// Unix seconds.
     pub created: u64,
-    /// Addresses or CIDR blocks the token may be used from (stored; enforced by a later
-    /// version).
+    /// Addresses or CIDR blocks the token may be used from; empty = anywhere. The client's
+    /// address is the TCP peer, or `X-Forwarded-For` behind a trusted proxy.
     #[serde(default)]
     pub allow: Vec<String>,
+    /// This token's ingestion rate in samples a second (0 = unlimited); absent = the
+    /// server's `[limits] max_samples_per_second_per_token`. Files written before this
+    /// field existed read as absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u64>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -97,6 +102,16 @@ impl TokenStore {
         tenant: &str,
         allow: &[String],
     ) -> Result<(String, String), TokenError> {
+        self.create_with(tenant, allow, None)
+    }
+
+    /// [`Self::create`] with the token's own ingestion rate (`--rate-limit`, samples/s).
+    pub fn create_with(
+        &mut self,
+        tenant: &str,
+        allow: &[String],
+        rate_limit: Option<u64>,
+    ) -> Result<(String, String), TokenError> {
         validate_tenant(tenant)?;
         for cidr in allow {
             validate_cidr(cidr)?;
@@ -125,6 +140,7 @@ impl TokenStore {
             sha256: hex(&sha256(token.as_bytes())),
             created,
             allow: allow.to_vec(),
+            rate_limit,
         });
         self.save()?;
         Ok((id, token))
@@ -213,20 +229,9 @@ pub fn validate_tenant(tenant: &str) -> Result<(), TokenError> {
 }
 
 fn validate_cidr(cidr: &str) -> Result<(), TokenError> {
-    let bad = || TokenError::InvalidCidr(cidr.to_owned());
-    let (addr, prefix) = match cidr.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (cidr, None),
-    };
-    let addr: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    if let Some(p) = prefix {
-        let p: u8 = p.parse().map_err(|_| bad())?;
-        if p > max {
-            return Err(bad());
-        }
-    }
-    Ok(())
+    cidr.parse::<crate::net::Cidr>()
+        .map(drop)
+        .map_err(|_| TokenError::InvalidCidr(cidr.to_owned()))
 }
 
 /// The id a token carries, if it has the token shape.

@@ -297,12 +297,11 @@ async fn refusals_name_the_problem_and_write_nothing() {
     assert_eq!((status, body.as_str()), (200, "ok"));
     let (_, metrics) = h.get("/metrics").await;
     for reason in [
-        "auth_missing",
-        "auth_invalid",
-        "auth_malformed",
+        "unauthenticated",
         "malformed",
-        "decoded_size",
-        "labels_per_series",
+        "decoded_too_large",
+        "too_many_labels",
+        "unsupported_encoding",
     ] {
         assert!(
             metrics.contains(&format!(

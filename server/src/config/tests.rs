@@ -160,3 +160,53 @@ fn forward_mode_parses_from_text() {
     );
     assert!("x".parse::<ForwardMode>().is_err());
 }
+
+#[test]
+fn trusted_proxies_tenants_and_rate_limits_from_file_and_flags() {
+    let f = file(
+        r#"
+        plaintext = true
+        remote_write_url = "http://vminsert:8480/insert/{accountID}/prometheus/api/v1/write"
+        trusted_proxies = ["127.0.0.2/32", "10.0.0.0/8"]
+        [limits]
+        max_samples_per_second_per_token = 5000
+        rate_limit_burst_samples = 20000
+        [tenants.acme]
+        account_id = 42
+        [tenants.globex]
+        account_id = 7
+        project_id = 3
+        "#,
+    );
+    let c = ServerConfig::from_sources(Overrides::default(), f.clone()).unwrap();
+    assert_eq!(c.trusted_proxies().blocks().len(), 2);
+    assert!(c.trusted_proxies().is_trusted("10.1.2.3".parse().unwrap()));
+    assert_eq!(
+        c.store().url_for("globex").unwrap().path(),
+        "/insert/7:3/prometheus/api/v1/write"
+    );
+    assert_eq!(c.limits().max_samples_per_second_per_token, 5000);
+    assert_eq!(c.limits().rate_limit_burst_samples, 20000);
+
+    // Flags (or PEEPER_TRUSTED_PROXIES) replace the file's list.
+    let over = Overrides {
+        trusted_proxies: vec!["192.0.2.1".into()],
+        ..Overrides::default()
+    };
+    let c = ServerConfig::from_sources(over, f).unwrap();
+    assert_eq!(c.trusted_proxies().blocks().len(), 1);
+    assert!(!c.trusted_proxies().is_trusted("10.1.2.3".parse().unwrap()));
+
+    let bad = Overrides {
+        plaintext: true,
+        trusted_proxies: vec!["not-an-ip".into()],
+        ..Overrides::default()
+    };
+    let err = ServerConfig::from_sources(bad, FileConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("--trusted-proxy") && err.to_string().contains("not-an-ip"));
+    let typo = toml::from_str::<FileConfig>("[tenants.a]\naccount = 1\n");
+    assert!(typo.is_err(), "unknown keys are refused");
+    let no_cluster = file("plaintext = true\n[tenants.a]\naccount_id = 1\n");
+    let err = ServerConfig::from_sources(Overrides::default(), no_cluster).unwrap_err();
+    assert!(err.to_string().contains("{accountID}"), "{err}");
+}

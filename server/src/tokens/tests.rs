@@ -158,3 +158,34 @@ fn cache_authenticates_and_follows_revocation() {
         "new"
     );
 }
+
+#[test]
+fn rate_limit_is_stored_and_old_files_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file written before `rate_limit` existed.
+    std::fs::write(
+        dir.path().join(TOKENS_FILE),
+        r#"{"tokens":[{"id":"0123abcd","tenant":"old","sha256":"00","created":1,"allow":[]}]}"#,
+    )
+    .unwrap();
+    let mut store = TokenStore::open(dir.path()).unwrap();
+    assert_eq!(store.list()[0].rate_limit, None);
+    let (id, token) = store
+        .create_with("fast", &["127.0.0.1".into()], Some(250))
+        .unwrap();
+    let text = std::fs::read_to_string(dir.path().join(TOKENS_FILE)).unwrap();
+    assert!(text.contains("\"rate_limit\": 250"), "{text}");
+    assert!(!text.contains("\"rate_limit\": null"), "{text}");
+    let cache = TokenCache::load(dir.path()).unwrap();
+    let cred = cache
+        .authenticate(Some(format!("Bearer {token}").as_bytes()))
+        .unwrap();
+    assert_eq!(cred.limiter.rate(), 250);
+    cred.check_address("127.0.0.1".parse().unwrap()).unwrap();
+    let err = cred
+        .check_address("10.9.9.9".parse().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("10.9.9.9") && err.contains(&id), "{err}");
+    assert!(!err.contains(&token));
+}

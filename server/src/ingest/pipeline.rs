@@ -1,0 +1,190 @@
+//! The write path both transports share: admit the caller (client address, token, allow
+//! list, tenant mapping), then for each batch: size limits, decompress, [`scan`] without
+//! allocating per label, the token's rate limit, [`forward::prepare`] and send, answering
+//! only after the store did. Refusals are counted and logged with the client's address here.
+
+use super::AppState;
+use super::error::IngestError;
+use crate::auth::Credential;
+use crate::config::Limits;
+use crate::forward;
+use crate::metrics::{KindLabels, TenantLabels};
+use crate::scan::{self, Summary};
+use bytes::Bytes;
+use peeper_proto::codec::{self, CodecError, Encoding};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Checks one compressed remote-write body against `limits` without forwarding it: the
+/// body size, the decoded size (from the snappy header, before allocating), decompression
+/// and the [`scan`]. Returns the decoded protobuf and what it holds. `now_ms` is the
+/// server's clock for `limits.max_future_secs`.
+pub fn validate(
+    original: &[u8],
+    encoding: Encoding,
+    limits: &Limits,
+    now_ms: i64,
+) -> Result<(Vec<u8>, Summary), IngestError> {
+    if original.len() > limits.max_body_bytes {
+        return Err(IngestError::BodyTooLarge {
+            limit: limits.max_body_bytes,
+        });
+    }
+    if encoding == Encoding::Snappy {
+        let declared = codec::snappy_declared_len(original).map_err(IngestError::Decompress)?;
+        if declared > limits.max_decoded_bytes {
+            return Err(IngestError::DecodedTooLarge {
+                declared: declared as u64,
+                limit: limits.max_decoded_bytes,
+            });
+        }
+    }
+    let decoded =
+        codec::decompress(original, encoding, limits.max_decoded_bytes).map_err(|e| match e {
+            CodecError::TooLarge { declared, limit } => {
+                IngestError::DecodedTooLarge { declared, limit }
+            }
+            other => IngestError::Decompress(other),
+        })?;
+    let summary = scan::scan(&decoded, limits, now_ms)?;
+    Ok((decoded, summary))
+}
+
+/// The TCP peer of a request, set on every request by the listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// An admitted caller: whose token, from where.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub credential: Arc<Credential>,
+    pub client: IpAddr,
+}
+
+impl AppState {
+    /// The client's address: the peer, or `X-Forwarded-For` behind a trusted proxy.
+    pub fn client_addr<'a>(
+        &self,
+        peer: Option<PeerAddr>,
+        forwarded_for: impl IntoIterator<Item = &'a [u8]>,
+    ) -> IpAddr {
+        let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.ip());
+        self.trusted_proxies.client(peer, forwarded_for)
+    }
+
+    /// Authenticates the `Authorization` value and checks the allow list and the tenant's
+    /// store mapping. Refusals are counted and logged.
+    pub fn admit(
+        &self,
+        authorization: Option<&[u8]>,
+        client: IpAddr,
+    ) -> Result<Caller, IngestError> {
+        let result = self
+            .tokens
+            .authenticate(authorization)
+            .and_then(|credential| {
+                credential.check_address(client)?;
+                Ok(credential)
+            });
+        let admitted = result.map_err(IngestError::from).and_then(|credential| {
+            self.store
+                .url_for(&credential.tenant)
+                .map_err(IngestError::Tenant)?;
+            Ok(Caller { credential, client })
+        });
+        admitted.map_err(|e| self.refuse(e, client, None))
+    }
+
+    /// Validates and forwards one batch; counts and logs a refusal.
+    pub async fn ingest(
+        &self,
+        caller: &Caller,
+        body: Bytes,
+        encoding: Encoding,
+    ) -> Result<Summary, IngestError> {
+        self.ingest_inner(caller, body, encoding)
+            .await
+            .map_err(|e| self.refuse(e, caller.client, Some(caller)))
+    }
+
+    async fn ingest_inner(
+        &self,
+        caller: &Caller,
+        original: Bytes,
+        encoding: Encoding,
+    ) -> Result<Summary, IngestError> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let (decoded, summary) = validate(&original, encoding, &self.limits, now_ms)?;
+        if summary.series == 0 {
+            return Ok(summary);
+        }
+        let credential = &caller.credential;
+        credential.limiter.take(summary.samples as u64)?;
+        let url = self
+            .store
+            .url_for(&credential.tenant)
+            .map_err(IngestError::Tenant)?;
+        let prepared = forward::prepare(
+            self.forward_mode,
+            url,
+            &credential.tenant,
+            original,
+            encoding,
+            &decoded,
+            &summary,
+        )?;
+        drop(decoded);
+
+        let started = Instant::now();
+        let result = self.forwarder.send(prepared).await;
+        self.metrics
+            .forward_duration
+            .observe(started.elapsed().as_secs_f64());
+        result?;
+        let tenant = TenantLabels {
+            tenant: credential.tenant.to_string(),
+        };
+        self.metrics
+            .samples
+            .get_or_create(&tenant)
+            .inc_by(summary.samples as u64);
+        self.metrics
+            .series
+            .get_or_create(&tenant)
+            .inc_by(summary.series as u64);
+        tracing::trace!(client = %caller.client, token = %credential.id, samples = summary.samples, "batch accepted");
+        Ok(summary)
+    }
+
+    /// Counts a refusal and logs it with the client's address (and token id, never the
+    /// token): auth failures and store outages loudly, bad data quietly.
+    pub(super) fn refuse(
+        &self,
+        e: IngestError,
+        client: IpAddr,
+        caller: Option<&Caller>,
+    ) -> IngestError {
+        if let Some(reason) = e.reject_reason() {
+            self.metrics.reject(reason);
+        }
+        if let IngestError::Forward(f) = &e {
+            self.metrics
+                .forward_errors
+                .get_or_create(&KindLabels { kind: f.kind() })
+                .inc();
+        }
+        let token = caller.map_or("-", |c| c.credential.id.as_str());
+        match e.class() {
+            super::Class::Forbidden | super::Class::Unavailable(_) => {
+                tracing::warn!(%client, token, "write refused: {e}")
+            }
+            super::Class::Unauthenticated => tracing::info!(%client, "write refused: {e}"),
+            _ => tracing::debug!(%client, token, "write refused: {e}"),
+        }
+        e
+    }
+}

@@ -1,0 +1,228 @@
+//! Property tests of the request decoder (`peeper_server::ingest::validate`: size checks,
+//! snappy/zstd, the zero-allocation scanner): it never panics, accepts exactly the valid
+//! requests within the limits, counts them right, and refuses the rest with a 4xx.
+//! Case counts are bounded so the suite stays fast.
+
+use peeper_proto::codec::{self, Encoding};
+use peeper_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};
+use peeper_server::config::Limits;
+use peeper_server::ingest::{Class, validate};
+use proptest::prelude::*;
+use prost::Message;
+
+const NOW_MS: i64 = 1_700_000_000_000;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// A refusal must be a client error the sender can act on, never a retryable one.
+fn assert_client_error(class: Class) {
+    assert!(
+        matches!(class, Class::BadData | Class::TooLarge),
+        "unexpected class {class:?}"
+    );
+}
+
+fn label_text(max: usize) -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::string::string_regex(&format!("[a-z_][a-z0-9_]{{0,{max}}}")).unwrap(),
+        proptest::collection::vec(any::<char>(), 0..max.min(8))
+            .prop_map(|c| c.into_iter().collect()),
+    ]
+}
+
+fn series() -> impl Strategy<Value = TimeSeries> {
+    (
+        proptest::collection::vec((label_text(12), label_text(12)), 0..8),
+        proptest::collection::vec((any::<f64>(), (NOW_MS - 86_400_000)..=NOW_MS), 0..4),
+    )
+        .prop_map(|(labels, samples)| TimeSeries {
+            labels: labels
+                .into_iter()
+                .map(|(name, value)| Label { name, value })
+                .collect(),
+            samples: samples
+                .into_iter()
+                .map(|(value, timestamp)| Sample { value, timestamp })
+                .collect(),
+        })
+}
+
+fn write_request() -> impl Strategy<Value = WriteRequest> {
+    proptest::collection::vec(series(), 0..12).prop_map(|timeseries| WriteRequest {
+        timeseries,
+        metadata: vec![],
+    })
+}
+
+/// Whether a request satisfies `limits` (what the scanner must decide).
+fn within(request: &WriteRequest, limits: &Limits) -> bool {
+    request.timeseries.len() <= limits.max_series_per_request
+        && request.timeseries.iter().all(|s| {
+            s.labels.len() <= limits.max_labels_per_series
+                && s.labels.iter().all(|l| {
+                    !l.name.is_empty()
+                        && l.name.len() <= limits.max_label_name_len
+                        && l.value.len() <= limits.max_label_value_len
+                })
+        })
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+        zstd in any::<bool>(),
+    ) {
+        let encoding = if zstd { Encoding::Zstd } else { Encoding::Snappy };
+        if let Err(e) = validate(&bytes, encoding, &Limits::default(), NOW_MS) {
+            assert_client_error(e.class());
+        }
+        // The same bytes as a decoded protobuf, behind valid snappy.
+        if let Err(e) = validate(&codec::snappy_compress(&bytes), Encoding::Snappy, &Limits::default(), NOW_MS) {
+            assert_client_error(e.class());
+        }
+    }
+
+    #[test]
+    fn valid_requests_round_trip_with_the_right_counts(request in write_request(), zstd in any::<bool>()) {
+        let limits = Limits::default();
+        let raw = request.encode_to_vec();
+        let (body, encoding) = if zstd {
+            (codec::zstd_compress(&raw), Encoding::Zstd)
+        } else {
+            (codec::snappy_compress(&raw), Encoding::Snappy)
+        };
+        let result = validate(&body, encoding, &limits, NOW_MS);
+        if within(&request, &limits) {
+            let (decoded, summary) = result.expect("a valid request is accepted");
+            prop_assert_eq!(decoded, raw);
+            prop_assert_eq!(summary.series, request.timeseries.len());
+            let samples: usize = request.timeseries.iter().map(|s| s.samples.len()).sum();
+            prop_assert_eq!(summary.samples, samples);
+            let tenant = request.timeseries.iter().flat_map(|s| &s.labels).any(|l| l.name == "tenant");
+            prop_assert_eq!(summary.tenant_label, tenant);
+        } else {
+            let e = result.expect_err("an empty label name is refused");
+            prop_assert_eq!(e.class(), Class::BadData);
+        }
+    }
+
+    #[test]
+    fn limits_are_honoured_exactly(
+        request in write_request(),
+        max_series in 1usize..6,
+        max_labels in 1usize..6,
+        max_name in 1usize..10,
+        max_value in 1usize..10,
+    ) {
+        let limits = Limits {
+            max_series_per_request: max_series,
+            max_labels_per_series: max_labels,
+            max_label_name_len: max_name,
+            max_label_value_len: max_value,
+            ..Limits::default()
+        };
+        let body = codec::encode_write_request(&request);
+        let result = validate(&body, Encoding::Snappy, &limits, NOW_MS);
+        prop_assert_eq!(result.is_ok(), within(&request, &limits), "{:?}", result.err());
+        if let Err(e) = result {
+            prop_assert_eq!(e.class(), Class::BadData);
+            let message = e.to_string();
+            prop_assert!(
+                message.contains("limits.") || message.contains("empty label name"),
+                "a refusal names its limit: {}", message
+            );
+        }
+    }
+
+    #[test]
+    fn decoded_size_limit_is_checked_before_decoding(request in write_request(), limit in 1usize..512) {
+        let limits = Limits { max_decoded_bytes: limit, ..Limits::default() };
+        let raw = request.encode_to_vec();
+        let result = validate(&codec::snappy_compress(&raw), Encoding::Snappy, &limits, NOW_MS);
+        if raw.len() > limit {
+            prop_assert_eq!(result.err().map(|e| e.class()), Some(Class::TooLarge));
+        }
+        let result = validate(&codec::zstd_compress(&raw), Encoding::Zstd, &limits, NOW_MS);
+        if raw.len() > limit {
+            prop_assert_eq!(result.err().map(|e| e.class()), Some(Class::TooLarge));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn mutated_valid_bodies_never_panic(
+        request in write_request(),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        in_protobuf in any::<bool>(),
+    ) {
+        let mut raw = request.encode_to_vec();
+        let mut body = codec::snappy_compress(&raw);
+        let target = if in_protobuf { &mut raw } else { &mut body };
+        if !target.is_empty() {
+            for (index, byte) in &flips {
+                let i = index.index(target.len());
+                target[i] ^= byte;
+            }
+        }
+        if in_protobuf {
+            body = codec::snappy_compress(&raw);
+        }
+        match validate(&body, Encoding::Snappy, &Limits::default(), NOW_MS) {
+            Ok((_, summary)) => prop_assert!(summary.series <= Limits::default().max_series_per_request),
+            Err(e) => assert_client_error(e.class()),
+        }
+    }
+
+    #[test]
+    fn truncated_snappy_is_refused(request in write_request(), cut in any::<prop::sample::Index>()) {
+        let body = codec::encode_write_request(&request);
+        let at = cut.index(body.len());
+        match validate(&body[..at], Encoding::Snappy, &Limits::default(), NOW_MS) {
+            Ok(_) => prop_assert!(false, "a body cut at {} of {} was accepted", at, body.len()),
+            Err(e) => prop_assert_eq!(e.class(), Class::BadData),
+        }
+    }
+}
+
+#[test]
+fn a_series_with_100k_labels_is_refused_fast() {
+    let labels = (0..100_000)
+        .map(|i| Label {
+            name: format!("l{i:06}"),
+            value: "v".into(),
+        })
+        .collect();
+    let body = codec::encode_write_request(&WriteRequest {
+        timeseries: vec![TimeSeries {
+            labels,
+            samples: vec![],
+        }],
+        metadata: vec![],
+    });
+    let started = std::time::Instant::now();
+    for _ in 0..100 {
+        let e = validate(&body, Encoding::Snappy, &Limits::default(), NOW_MS).unwrap_err();
+        assert!(
+            e.to_string().contains("limits.max_labels_per_series"),
+            "{e}"
+        );
+    }
+    // Decompression dominates; the scan stops at label 41. Generous bound for debug builds.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
