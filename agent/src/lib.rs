@@ -10,3 +10,4 @@ pub mod push;
 pub mod runtime;
 pub mod stats;
 pub mod status;
+pub mod tls;

@@ -1,6 +1,6 @@
 //! Encoding costs on the agent's side: model → WriteRequest → snappy body.
 use criterion::{Criterion, criterion_group, criterion_main};
-use peeper_proto::codec::{decode_write_request, encode_write_request, Encoding};
+use peeper_proto::codec::{Encoding, decode_write_request, encode_write_request};
 use peeper_proto::model::MetricFamily;
 use peeper_proto::remote_write::to_write_request;
 use std::hint::black_box;
@@ -22,7 +22,11 @@ fn bench(c: &mut Criterion) {
     let families = families();
     c.bench_function("encode_2000_series", |b| {
         b.iter(|| {
-            let req = to_write_request(black_box(&families), &[("instance", "h"), ("job", "linux")], 1);
+            let req = to_write_request(
+                black_box(&families),
+                &[("instance", "h"), ("job", "linux")],
+                1,
+            );
             encode_write_request(&req)
         })
     });

@@ -76,7 +76,8 @@ pub fn zstd_decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecError>
     {
         return Err(CodecError::TooLarge { declared, limit });
     }
-    let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| CodecError::Zstd(e.to_string()))?;
+    let decoder =
+        zstd::stream::read::Decoder::new(body).map_err(|e| CodecError::Zstd(e.to_string()))?;
     let mut out = Vec::new();
     let read = decoder
         .take(limit as u64 + 1)

@@ -6,10 +6,17 @@ fn sample_request() -> WriteRequest {
     let mut family = MetricFamily::counter("node_cpu_seconds_total", "CPU time.");
     for cpu in 0..4 {
         for mode in ["idle", "user", "system"] {
-            family.push(&[("cpu", &cpu.to_string()), ("mode", mode)], cpu as f64 * 1.5);
+            family.push(
+                &[("cpu", &cpu.to_string()), ("mode", mode)],
+                cpu as f64 * 1.5,
+            );
         }
     }
-    to_write_request(&[family], &[("instance", "h"), ("job", "linux")], 1_700_000_000_000)
+    to_write_request(
+        &[family],
+        &[("instance", "h"), ("job", "linux")],
+        1_700_000_000_000,
+    )
 }
 
 #[test]

@@ -104,7 +104,10 @@ pub struct CertsCollector {
 
 impl CertsCollector {
     pub fn new(config: &CertsConfig) -> Self {
-        Self::with_roots(config, PathBuf::from(verify::SYSTEM_ROOTS))
+        // SSL_CERT_FILE or the distribution's bundle; a missing one is reported at first use.
+        let roots = crate::tls::system_bundle()
+            .unwrap_or_else(|| PathBuf::from(crate::tls::SYSTEM_BUNDLES[0]));
+        Self::with_roots(config, roots)
     }
 
     /// A collector that reads the system roots from `roots_path` (tests use an empty file).

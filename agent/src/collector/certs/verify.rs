@@ -14,9 +14,6 @@ use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// Debian's bundle of the system's trusted roots (package `ca-certificates`).
-pub const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
-
 /// What every check shares: the crypto provider and the trusted roots.
 #[derive(Debug)]
 pub struct TlsContext {

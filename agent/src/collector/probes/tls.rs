@@ -9,19 +9,9 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
-
-/// Where Linux distributions keep the system's CA bundle (what rustls-native-certs reads).
-const SYSTEM_BUNDLES: [&str; 5] = [
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-];
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
@@ -29,37 +19,22 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// Reads PEM certificates from `path`.
 pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, ProbesError> {
-    let ca_error = |message: String| ProbesError::CaFile {
+    crate::tls::read_pem_certs(path).map_err(|e| ProbesError::CaFile {
         path: path.display().to_string(),
-        message,
-    };
-    let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ca_error(format!("not PEM certificates: {e}")))?;
-    if certs.is_empty() {
-        return Err(ca_error("holds no PEM certificate".to_owned()));
-    }
-    Ok(certs)
+        message: e.to_string(),
+    })
 }
 
-/// The system's CA bundle (`SSL_CERT_FILE` or the distribution's file), read once.
+/// The system's CA bundle, read once.
 fn system_roots() -> Result<Vec<CertificateDer<'static>>, ProbesError> {
     static ROOTS: OnceLock<Result<Vec<CertificateDer<'static>>, String>> = OnceLock::new();
     ROOTS
-        .get_or_init(|| {
-            let from_env = std::env::var("SSL_CERT_FILE").ok().filter(|v| !v.is_empty());
-            let candidates = from_env.iter().map(String::as_str).chain(SYSTEM_BUNDLES);
-            for path in candidates {
-                let path = Path::new(path);
-                if path.is_file() {
-                    return read_certs(path).map_err(|e| e.to_string());
-                }
-            }
-            Err(format!(
+        .get_or_init(|| match crate::tls::system_bundle() {
+            Some(path) => crate::tls::read_pem_certs(&path).map_err(|e| format!("{}: {e}", path.display())),
+            None => Err(format!(
                 "no system CA bundle found (looked at SSL_CERT_FILE and {}); install the ca-certificates package or give the module a ca_file",
-                SYSTEM_BUNDLES.join(", ")
-            ))
+                crate::tls::SYSTEM_BUNDLES.join(", ")
+            )),
         })
         .clone()
         .map_err(ProbesError::Roots)
