@@ -382,18 +382,29 @@ async fn run_checks(
 ) -> Vec<(String, Result<Checked, CertsError>)> {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
+    let cutoff = tokio::time::Instant::from_std(deadline);
+    // Permits are taken here, in `due` order, so the longest-unchecked endpoints get the
+    // first slots whatever order the runtime happens to poll the tasks in.
     for (_, target, endpoint) in due {
-        let semaphore = semaphore.clone();
+        let permit = tokio::select! {
+            permit = semaphore.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = tokio::time::sleep_until(cutoff) => break,
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining < MIN_CHECK_TIME {
+            break;
+        }
         let context = context.clone();
         tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.ok()?;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining < MIN_CHECK_TIME {
-                return None;
-            }
+            let _permit = permit;
             let limit = timeout.min(remaining);
             match tokio::time::timeout(limit, probe::check(&endpoint, &context)).await {
                 Ok(result) => Some((target, result)),
+                // Cut short by the cycle's budget, not by its own timeout: no verdict; the
+                // endpoint keeps its last result and goes first next cycle.
                 Err(_) if limit < timeout => None,
                 Err(_) => Some((
                     target.clone(),

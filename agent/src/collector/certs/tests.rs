@@ -264,7 +264,7 @@ async fn a_stalled_endpoint_costs_only_its_timeout() {
     let f = one_cycle(&mut c).await;
     let took = start.elapsed();
     assert!(
-        took < Duration::from_millis(1500),
+        took < Duration::from_millis(2200),
         "the cycle took {took:?}"
     );
     assert_eq!(
@@ -298,13 +298,14 @@ async fn the_cycle_budget_bounds_many_stalled_endpoints() {
         .map(|s| format!("127.0.0.1:{}", s.port()))
         .collect();
     let mut c = collector(&targets, None, &dir);
-    c.config.timeout = Duration::from_millis(600);
+    // Margins of a second: the machine running the tests may be busy.
+    c.config.timeout = Duration::from_millis(1500);
     c.config.concurrency = 2;
-    c.config.cycle_budget = Duration::from_millis(1000);
+    c.config.cycle_budget = Duration::from_millis(2500);
     let start = Instant::now();
     let f = one_cycle(&mut c).await;
     assert!(
-        start.elapsed() < Duration::from_millis(1300),
+        start.elapsed() < Duration::from_millis(3500),
         "took {:?}",
         start.elapsed()
     );
