@@ -25,6 +25,9 @@ fi
 # Every temp dir of this run lives under one parent, so whatever a killed test left
 # running (its command line names that dir) is stopped and removed at the end.
 TMPDIR=$(mktemp -d /tmp/peeper-test.XXXXXX)
+# apache2 serves from a temp dir as www-data, and postgres runs as postgres: both must be
+# able to traverse the parent (mktemp makes it 0700).
+chmod 755 "$TMPDIR"
 export TMPDIR
 cleanup() {
   pkill -f "$TMPDIR" 2>/dev/null || true
