@@ -4,13 +4,12 @@
 
 mod support;
 
-use peeper_agent::collector::Collector;
 use peeper_agent::collector::apache::{ApacheCollector, ApacheConfig, SCOREBOARD_STATES};
-use peeper_proto::MetricFamily;
 use peeper_proto::model::family;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::apache::{Apache, Mpm};
+use support::{collect, value};
 
 fn collector(url: &str) -> ApacheCollector {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -19,22 +18,6 @@ fn collector(url: &str) -> ApacheCollector {
         url: url.to_owned(),
         host_override: None,
     })
-}
-
-/// One cycle through the trait, as the scheduler runs it: never an error.
-async fn collect(collector: &mut ApacheCollector) -> Vec<MetricFamily> {
-    collector
-        .collect()
-        .await
-        .expect("the apache collector reports a down target as apache_up 0, not as an error")
-}
-
-fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    family(families, name)
-        .unwrap_or_else(|| panic!("{name} missing"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("{name}{labels:?} missing"))
-        .value
 }
 
 /// Requests are counted and the scoreboard covers every slot, for one MPM.

@@ -5,14 +5,13 @@
 
 mod support;
 
-use peeper_agent::collector::Collector;
 use peeper_agent::collector::docker::{DockerCollector, DockerConfig};
-use peeper_proto::MetricFamily;
 use peeper_proto::model::family;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use support::docker::{Dockerd, IMAGE};
+use support::{collect, process_cpu_seconds, value};
 
 fn config(socket: &Path) -> DockerConfig {
     DockerConfig {
@@ -21,35 +20,6 @@ fn config(socket: &Path) -> DockerConfig {
         container_labels: vec!["com.example.team".to_owned()],
         ..Default::default()
     }
-}
-
-/// One cycle through the trait, as the scheduler runs it: never an error.
-async fn collect(collector: &mut DockerCollector) -> Vec<MetricFamily> {
-    collector
-        .collect()
-        .await
-        .expect("the docker collector reports a missing engine as docker_up 0, not as an error")
-}
-
-fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    family(families, name)
-        .unwrap_or_else(|| panic!("{name} missing"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("{name}{labels:?} missing"))
-        .value
-}
-
-/// User plus system CPU time of this process, in seconds.
-fn process_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,13 +4,13 @@
 
 mod support;
 
-use peeper_agent::collector::Collector;
 use peeper_agent::collector::mysql::{MysqlCollector, MysqlConfig};
 use peeper_proto::MetricFamily;
 use peeper_proto::model::family;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::mariadb::Mariadb;
+use support::{collect, value};
 
 const PASSWORD: &str = "s3cret-peeper";
 
@@ -31,22 +31,6 @@ fn server() -> Mariadb {
     db.create_monitor_user("peeper", PASSWORD);
     db.sql("CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)");
     db
-}
-
-/// One cycle through the trait, as the scheduler runs it: never an error.
-async fn collect(collector: &mut MysqlCollector) -> Vec<MetricFamily> {
-    collector
-        .collect()
-        .await
-        .expect("the mysql collector reports a down server as mysql_up 0, not as an error")
-}
-
-fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    family(families, name)
-        .unwrap_or_else(|| panic!("{name} missing"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("{name}{labels:?} missing"))
-        .value
 }
 
 fn inserts(families: &[MetricFamily]) -> f64 {

@@ -5,13 +5,12 @@
 
 mod support;
 
-use peeper_agent::collector::Collector;
 use peeper_agent::collector::postgres::{PostgresCollector, PostgresConfig};
-use peeper_proto::MetricFamily;
 use peeper_proto::model::family;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::postgres::{PEEPER_PASSWORD, Postgres};
+use support::{collect, process_cpu_seconds, value};
 
 fn config(pg: &Postgres, password: &str) -> PostgresConfig {
     PostgresConfig {
@@ -25,35 +24,6 @@ fn config(pg: &Postgres, password: &str) -> PostgresConfig {
         sslmode: "prefer".to_owned(),
         ca_file: None,
     }
-}
-
-/// One cycle through the trait, as the scheduler runs it: never an error.
-async fn collect(collector: &mut PostgresCollector) -> Vec<MetricFamily> {
-    collector
-        .collect()
-        .await
-        .expect("the postgres collector reports a down server as pg_up 0, not as an error")
-}
-
-fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    family(families, name)
-        .unwrap_or_else(|| panic!("{name} missing"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("{name}{labels:?} missing"))
-        .value
-}
-
-/// User plus system CPU time of this process, in seconds.
-fn process_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
