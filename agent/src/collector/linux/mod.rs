@@ -12,6 +12,7 @@ mod diskstats;
 mod filesystem;
 mod loadavg;
 mod meminfo;
+mod netclass;
 mod netdev;
 mod pressure;
 mod stat;
@@ -58,13 +59,14 @@ impl LinuxError {
 }
 
 /// The areas in the order they run, with node_exporter's collector names.
-const AREAS: [&str; 10] = [
+const AREAS: [&str; 11] = [
     "cpu",
     "stat",
     "meminfo",
     "filesystem",
     "diskstats",
     "netdev",
+    "netclass",
     "loadavg",
     "uname",
     "pressure",
@@ -83,6 +85,7 @@ struct Paths {
     loadavg: PathBuf,
     diskstats: PathBuf,
     net_dev: PathBuf,
+    net_class: PathBuf,
     mountinfo_init: PathBuf,
     mountinfo_self: PathBuf,
     pressure: PathBuf,
@@ -103,6 +106,7 @@ impl Paths {
             rootfs: rootfs.to_path_buf(),
             rootfs_str,
             sys: rootfs.join("sys"),
+            net_class: rootfs.join("sys/class/net"),
             stat: proc.join("stat"),
             meminfo: proc.join("meminfo"),
             loadavg: proc.join("loadavg"),
@@ -144,6 +148,7 @@ struct State {
     cpu: cpu::CpuState,
     meminfo: meminfo::NameCache,
     filesystem: filesystem::FsState,
+    netclass: netclass::NetClassState,
 }
 
 impl State {
@@ -157,6 +162,7 @@ impl State {
             cpu: cpu::CpuState::default(),
             meminfo: meminfo::NameCache::default(),
             filesystem: filesystem::FsState::default(),
+            netclass: netclass::NetClassState::default(),
         }
     }
 
@@ -238,6 +244,7 @@ impl State {
                 netdev::families(paths, &devices, out);
                 Ok(())
             }
+            "netclass" => self.netclass.collect(paths, out),
             "loadavg" => {
                 read_into(&paths.loadavg, &mut self.buf)?;
                 let loads = loadavg::parse_loadavg(&self.buf)?;

@@ -426,3 +426,126 @@ fn uname_kernel_values() {
     assert_eq!(f.series[0].label("sysname"), Some("Linux"));
     assert_eq!(f.series[0].value, 1.0);
 }
+
+#[test]
+fn netclass_integers_parse_as_go_base_zero() {
+    assert_eq!(netclass::parse_int("1500"), Some(1500));
+    assert_eq!(netclass::parse_int("-1"), Some(-1));
+    assert_eq!(netclass::parse_int("0x1003"), Some(0x1003));
+    assert_eq!(netclass::parse_int("0x0"), Some(0));
+    assert_eq!(netclass::parse_int("0"), Some(0));
+    assert_eq!(netclass::parse_int("010"), Some(8));
+    assert_eq!(netclass::parse_int("0b11"), Some(3));
+    assert_eq!(netclass::parse_int("-9223372036854775808"), Some(i64::MIN));
+    for bad in [
+        "",
+        "-",
+        "0x",
+        "x1",
+        "1.5",
+        "--1",
+        "0x-1",
+        "9223372036854775808",
+        "up",
+    ] {
+        assert_eq!(netclass::parse_int(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn netclass_attributes_become_node_exporter_families() {
+    let mut up = netclass::Iface {
+        device: "eth0".into(),
+        ..Default::default()
+    };
+    for (file, text) in [
+        ("address", "52:54:00:12:34:56\n"),
+        ("broadcast", "ff:ff:ff:ff:ff:ff\n"),
+        ("duplex", "full\n"),
+        ("ifalias", "uplink\n"),
+        ("operstate", "up\n"),
+        ("flags", "0x1003\n"),
+        ("mtu", "1500\n"),
+        ("speed", "10000\n"),
+        ("carrier_changes", "3\n"),
+        ("type", "1\n"),
+        ("phys_port_id", "ignored\n"),
+    ] {
+        netclass::apply(&mut up, file, text);
+    }
+    let mut down = netclass::Iface {
+        device: "eth1".into(),
+        ..Default::default()
+    };
+    netclass::apply(&mut down, "operstate", "down\n");
+    netclass::apply(&mut down, "speed", "-1\n");
+    netclass::apply(&mut down, "mtu", "garbage\n");
+    let unknown = netclass::Iface {
+        device: "lo".into(),
+        ..Default::default()
+    };
+    assert_eq!(up.adminstate(), "up");
+    assert_eq!(unknown.adminstate(), "unknown");
+    let mut out = Vec::new();
+    netclass::families(&[up, down, unknown], &mut out);
+    assert_eq!(out.len(), 2 + 17);
+    assert_eq!(value(&out, "node_network_up", &[("device", "eth0")]), 1.0);
+    assert_eq!(value(&out, "node_network_up", &[("device", "eth1")]), 0.0);
+    let info = family(&out, "node_network_info").unwrap();
+    assert_eq!(
+        info.help,
+        "Non-numeric data from /sys/class/net/<iface>, value is always 1."
+    );
+    let eth0 = info.find(&[("device", "eth0")]).unwrap();
+    let labels: Vec<(&str, &str)> = eth0
+        .labels
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("device", "eth0"),
+            ("address", "52:54:00:12:34:56"),
+            ("broadcast", "ff:ff:ff:ff:ff:ff"),
+            ("duplex", "full"),
+            ("operstate", "up"),
+            ("adminstate", "up"),
+            ("ifalias", "uplink"),
+        ]
+    );
+    assert!(
+        info.find(&[
+            ("device", "lo"),
+            ("adminstate", "unknown"),
+            ("operstate", "")
+        ])
+        .is_some()
+    );
+    let speed = family(&out, "node_network_speed_bytes").unwrap();
+    assert_eq!(speed.help, "Network device property: speed_bytes");
+    assert_eq!(speed.kind, MetricKind::Gauge);
+    assert_eq!(speed.find(&[("device", "eth0")]).unwrap().value, 1.25e9);
+    // node_exporter exports an unknown (-1) speed unless --collector.netclass.ignore-invalid-speed.
+    assert_eq!(speed.find(&[("device", "eth1")]).unwrap().value, -125000.0);
+    assert_eq!(speed.series.len(), 2);
+    let mtu = family(&out, "node_network_mtu_bytes").unwrap();
+    assert_eq!(mtu.series.len(), 1);
+    assert_eq!(
+        value(&out, "node_network_flags", &[("device", "eth0")]),
+        4099.0
+    );
+    let changes = family(&out, "node_network_carrier_changes_total").unwrap();
+    assert_eq!(changes.kind, MetricKind::Counter);
+    assert_eq!(changes.find(&[("device", "eth0")]).unwrap().value, 3.0);
+    assert_eq!(
+        value(&out, "node_network_protocol_type", &[("device", "eth0")]),
+        1.0
+    );
+    assert!(
+        family(&out, "node_network_carrier")
+            .unwrap()
+            .series
+            .is_empty()
+    );
+}
