@@ -20,7 +20,7 @@ fn tcp_config(db: &Mariadb, password: &str) -> MysqlConfig {
         host: "127.0.0.1".to_owned(),
         port: db.port,
         user: "peeper".to_owned(),
-        password: Some(password.to_owned()),
+        password: Some(password.into()),
         ..MysqlConfig::default()
     }
 }

@@ -18,7 +18,7 @@ fn config(pg: &Postgres, password: &str) -> PostgresConfig {
         host: "127.0.0.1".to_owned(),
         port: pg.port,
         user: "peeper".to_owned(),
-        password: Some(password.to_owned()),
+        password: Some(password.into()),
         password_file: None,
         database: "postgres".to_owned(),
         sslmode: "prefer".to_owned(),

@@ -23,9 +23,9 @@ impl<'a> EnvOverlay<'a> {
         }
     }
 
-    pub fn opt_string(&self, name: &'static str, target: &mut Option<String>) {
+    pub fn secret(&self, name: &'static str, target: &mut Option<Secret>) {
         if let Some(value) = self.get(name) {
-            *target = Some(value);
+            *target = Some(Secret(value));
         }
     }
 
@@ -62,4 +62,34 @@ pub fn read_secret(setting: &'static str, path: &std::path::Path) -> Result<Stri
         source,
     })?;
     Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// A password or similar from the config file, the environment or a `*_FILE`: usable by the
+/// collector, shown as `<redacted>` by `Debug`, so printing a config never leaks it.
+#[derive(Clone, PartialEq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
 }

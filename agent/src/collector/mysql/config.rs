@@ -1,13 +1,13 @@
 //! Settings of the MySQL/MariaDB collector.
 
-use crate::collector::env::{EnvOverlay, read_secret};
+use crate::collector::env::{EnvOverlay, Secret, read_secret};
 use crate::config::{ConfigError, EnvLookup};
 use serde::Deserialize;
 use std::path::PathBuf;
 
 /// `[mysql]` in the config file (its presence switches the collector on); `PEEPER_MYSQL_*`
 /// in the environment. Connects over `socket` when set, TCP otherwise.
-#[derive(Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MysqlConfig {
     pub enabled: bool,
@@ -16,7 +16,7 @@ pub struct MysqlConfig {
     pub user: String,
     /// Prefer `password_file`: a password in the config file or environment is readable by
     /// anyone who can read those.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     pub password_file: Option<PathBuf>,
     /// Unix socket path; when set, `host` and `port` are not used.
     pub socket: Option<PathBuf>,
@@ -41,22 +41,6 @@ impl Default for MysqlConfig {
     }
 }
 
-impl std::fmt::Debug for MysqlConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MysqlConfig")
-            .field("enabled", &self.enabled)
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("password_file", &self.password_file)
-            .field("socket", &self.socket)
-            .field("tls", &self.tls)
-            .field("ca_file", &self.ca_file)
-            .finish()
-    }
-}
-
 impl MysqlConfig {
     /// The file's table (absent: off) with the environment over it; reads `password_file`.
     pub fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
@@ -69,7 +53,7 @@ impl MysqlConfig {
         env.string("PEEPER_MYSQL_HOST", &mut config.host);
         env.port("PEEPER_MYSQL_PORT", &mut config.port)?;
         env.string("PEEPER_MYSQL_USER", &mut config.user);
-        env.opt_string("PEEPER_MYSQL_PASSWORD", &mut config.password);
+        env.secret("PEEPER_MYSQL_PASSWORD", &mut config.password);
         env.path("PEEPER_MYSQL_PASSWORD_FILE", &mut config.password_file);
         env.path("PEEPER_MYSQL_SOCKET", &mut config.socket);
         env.bool("PEEPER_MYSQL_TLS", &mut config.tls)?;
@@ -77,10 +61,10 @@ impl MysqlConfig {
         if config.enabled
             && let Some(path) = &config.password_file
         {
-            config.password = Some(read_secret(
+            config.password = Some(Secret::from(read_secret(
                 "mysql.password_file (PEEPER_MYSQL_PASSWORD_FILE)",
                 path,
-            )?);
+            )?));
         }
         Ok(config)
     }

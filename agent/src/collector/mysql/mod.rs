@@ -114,7 +114,7 @@ impl MysqlCollector {
         let config = &self.config;
         let mut opts = OptsBuilder::default()
             .user(Some(config.user.clone()))
-            .pass(config.password.clone())
+            .pass(config.password.as_ref().map(|p| p.expose().to_owned()))
             .prefer_socket(false)
             .stmt_cache_size(0)
             .tcp_keepalive(Some(Duration::from_secs(60)));

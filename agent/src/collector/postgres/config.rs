@@ -1,6 +1,6 @@
 //! Settings of the PostgreSQL collector.
 
-use crate::collector::env::{EnvOverlay, read_secret};
+use crate::collector::env::{EnvOverlay, Secret, read_secret};
 use crate::config::{ConfigError, EnvLookup};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 /// `[postgres]` in the config file (its presence switches the collector on);
 /// `PEEPER_POSTGRES_*` in the environment. `host` may be a directory holding the server's
 /// Unix socket (as with libpq).
-#[derive(Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PostgresConfig {
     pub enabled: bool,
@@ -16,7 +16,7 @@ pub struct PostgresConfig {
     pub port: u16,
     pub user: String,
     /// Prefer `password_file`.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     pub password_file: Option<PathBuf>,
     /// The database to connect to; statistics cover every database of the cluster.
     pub database: String,
@@ -43,22 +43,6 @@ impl Default for PostgresConfig {
     }
 }
 
-impl std::fmt::Debug for PostgresConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresConfig")
-            .field("enabled", &self.enabled)
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("password_file", &self.password_file)
-            .field("database", &self.database)
-            .field("sslmode", &self.sslmode)
-            .field("ca_file", &self.ca_file)
-            .finish()
-    }
-}
-
 impl PostgresConfig {
     /// The file's table (absent: off) with the environment over it; reads `password_file`.
     pub fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
@@ -71,7 +55,7 @@ impl PostgresConfig {
         env.string("PEEPER_POSTGRES_HOST", &mut config.host);
         env.port("PEEPER_POSTGRES_PORT", &mut config.port)?;
         env.string("PEEPER_POSTGRES_USER", &mut config.user);
-        env.opt_string("PEEPER_POSTGRES_PASSWORD", &mut config.password);
+        env.secret("PEEPER_POSTGRES_PASSWORD", &mut config.password);
         env.path("PEEPER_POSTGRES_PASSWORD_FILE", &mut config.password_file);
         env.string("PEEPER_POSTGRES_DATABASE", &mut config.database);
         env.string("PEEPER_POSTGRES_SSLMODE", &mut config.sslmode);
@@ -88,10 +72,10 @@ impl PostgresConfig {
         if config.enabled
             && let Some(path) = &config.password_file
         {
-            config.password = Some(read_secret(
+            config.password = Some(Secret::from(read_secret(
                 "postgres.password_file (PEEPER_POSTGRES_PASSWORD_FILE)",
                 path,
-            )?);
+            )?));
         }
         Ok(config)
     }

@@ -103,7 +103,7 @@ impl PostgresCollector {
             .connect_timeout(CONNECT_TIMEOUT)
             .keepalives(true);
         if let Some(password) = &self.config.password {
-            pg.password(password);
+            pg.password(password.expose());
         }
         // Unix sockets never use TLS (as libpq).
         let mode = match self.config.sslmode.as_str() {

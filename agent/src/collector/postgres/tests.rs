@@ -297,7 +297,7 @@ fn static_family_carries_both_versions() {
 #[test]
 fn the_password_is_not_in_debug_output() {
     let config = super::PostgresConfig {
-        password: Some("hunter2".to_owned()),
+        password: Some("hunter2".into()),
         ..Default::default()
     };
     assert!(!format!("{config:?}").contains("hunter2"));
