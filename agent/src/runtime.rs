@@ -72,10 +72,7 @@ pub fn label_families(families: &mut [MetricFamily], job: &str, instance: &str) 
 
 fn agent_families(stats: &AgentStats, instance: &str) -> Vec<MetricFamily> {
     let mut families = stats.families();
-    for family in &mut families {
-        family.add_label("job", "agent");
-        family.add_label("instance", instance);
-    }
+    label_families(&mut families, "agent", instance);
     families
 }
 
@@ -274,11 +271,25 @@ async fn collector_loop(
     }
 }
 
+/// The running agent's heartbeat: its collection interval, by which the server tracks its
+/// liveness (`--once` and `status` leave it out, so a cron job is not taken for a dead agent).
+fn interval_family(interval: Duration) -> MetricFamily {
+    let mut family = MetricFamily::gauge(
+        peeper_proto::names::AGENT_INTERVAL,
+        "The agent's collection interval; the server marks the agent silent after a few missed ones.",
+    );
+    family.push(&[], interval.as_secs_f64());
+    family
+}
+
 async fn self_metrics_loop(config: AgentConfig, stats: Arc<AgentStats>, out: DeliveryHandle) {
     let mut ticker = first_tick(config.interval).await;
     loop {
         ticker.tick().await;
-        for batch in make_batches(&agent_families(&stats, &config.instance)) {
+        let mut families = vec![interval_family(config.interval)];
+        families.extend(stats.families());
+        label_families(&mut families, "agent", &config.instance);
+        for batch in make_batches(&families) {
             let samples = batch.samples;
             out.submit(batch).await;
             stats.record_queued(samples);

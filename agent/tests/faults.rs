@@ -10,12 +10,12 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::VictoriaMetrics;
 use support::haproxy::{Haproxy, PROXY_SOURCE};
+use support::server::ServerProcess;
 use support::stack::AGENT;
 
 /// How long each outage lasts, as the issue asks.
@@ -30,86 +30,6 @@ fn server_binary() -> PathBuf {
         path.display()
     );
     path
-}
-
-/// peeper-server as its own process (so it can be SIGKILLed), plaintext behind HAProxy.
-struct ServerProcess {
-    child: Option<Child>,
-    addr: SocketAddr,
-    data_dir: PathBuf,
-    vm_url: String,
-    log: PathBuf,
-}
-
-impl ServerProcess {
-    fn start(dir: &Path, vm: &VictoriaMetrics) -> ServerProcess {
-        let mut server = ServerProcess {
-            child: None,
-            addr: SocketAddr::from(([127, 0, 0, 1], support::free_port())),
-            data_dir: dir.join("server"),
-            vm_url: vm.write_url(),
-            log: dir.join("server.log"),
-        };
-        server.spawn();
-        server
-    }
-
-    fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = Command::new(server_binary())
-            .arg("--plaintext")
-            .args(["--listen", &self.addr.to_string()])
-            .args(["--remote-write-url", &self.vm_url])
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(["--trusted-proxy", &format!("{PROXY_SOURCE}/32")])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start peeper-server");
-        self.child = Some(child);
-        let addr = self.addr.to_string();
-        support::wait_until("peeper-server /health", Duration::from_secs(20), || {
-            matches!(support::http_get(&addr, "/health"), Ok((200, _)))
-        });
-    }
-
-    fn token(&self, tenant: &str) -> String {
-        let output = Command::new(server_binary())
-            .args(["token", "create", "--tenant", tenant, "--data-dir"])
-            .arg(&self.data_dir)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .trim()
-            .to_owned()
-    }
-
-    fn sigkill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.sigkill();
-    }
 }
 
 /// VictoriaMetrics + server process + HAProxy with TLS from a fresh dev CA.
@@ -127,7 +47,14 @@ impl Path3 {
         let dir = tempfile::tempdir().unwrap();
         let vm = VictoriaMetrics::start_with(&["-dedup.minScrapeInterval=1ms"]);
         let certs = peeper_server::devcert::init(&dir.path().join("certs"), "localhost").unwrap();
-        let server = ServerProcess::start(dir.path(), &vm);
+        let trusted = format!("{PROXY_SOURCE}/32");
+        let server = ServerProcess::start(
+            &server_binary(),
+            &dir.path().join("server"),
+            &vm.write_url(),
+            &["--trusted-proxy", &trusted],
+            &dir.path().join("server.log"),
+        );
         let token_file = dir.path().join("agent.token");
         std::fs::write(&token_file, server.token("faults")).unwrap();
         let proxy = Haproxy::start(server.addr, &certs.proxy_pem);
@@ -177,7 +104,8 @@ impl Path3 {
 
     /// Samples of the instance (collectors' and the agent's own) in the store.
     fn delivered(&self, instance: &str) -> u64 {
-        let query = format!(r#"sum(count_over_time({{instance="{instance}"}}[15m]))"#);
+        // `job!=""`: the agent's series, not the liveness series the server writes about it.
+        let query = format!(r#"sum(count_over_time({{instance="{instance}",job!=""}}[15m]))"#);
         self.vm.query_one(&query).unwrap_or(0.0) as u64
     }
 

@@ -5,11 +5,15 @@
 //! - [`model`]: metric families as collectors produce them, kept apart from their encoders.
 //! - [`exposition`] and [`remote_write`]: the two encoders of the model.
 //! - [`codec`]: snappy (block format) and zstd body compression with size limits.
+//! - [`names`]: series names agent and server both depend on (liveness and checks).
+//! - [`duration`]: durations as people write them (`15s`, `1m30s`, `30d`).
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod duration;
 pub mod exposition;
 pub mod model;
+pub mod names;
 pub mod remote_write;
 
 /// Prometheus remote-write 1.0 messages.

@@ -3,9 +3,12 @@
 //! in the config file (merged in [`crate::config`]). Flags are global, so
 //! `peeper-server token create --tenant a --data-dir D` works.
 
+use crate::admin::Admin;
 use crate::config::{
     ConfigError, DEFAULT_DATA_DIR, FileConfig, ForwardMode, Overrides, ServerConfig,
 };
+use crate::forward::Forwarder;
+use crate::liveness::{LivenessOverrides, StoreClient};
 use crate::server::{self, ServerError};
 use crate::tokens::{TokenError, TokenStore};
 use clap::{Parser, Subcommand};
@@ -59,6 +62,34 @@ pub struct Cli {
         global = true
     )]
     pub trusted_proxies: Vec<String>,
+    /// Silence after which an agent counts as down [default: 3 × its interval, at least 1m].
+    #[arg(
+        long,
+        env = "PEEPER_AGENT_SILENT_AFTER",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub agent_silent_after: Option<String>,
+    /// How late a check pushed with --expect-every may be [default: 20 % of its interval,
+    /// at least 1m].
+    #[arg(
+        long,
+        env = "PEEPER_CHECK_PATIENCE",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub check_patience: Option<String>,
+    /// How often liveness state is synced with the store [default: 15s].
+    #[arg(
+        long,
+        env = "PEEPER_LIVENESS_INTERVAL",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub liveness_interval: Option<String>,
+    /// The store's instant-query URL [default: remote_write_url with /api/v1/query].
+    #[arg(long, env = "PEEPER_QUERY_URL", value_name = "URL", global = true)]
+    pub query_url: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -68,6 +99,12 @@ pub enum Command {
     /// Create, list or revoke agent tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Agents known to liveness tracking: list them, or forget a decommissioned host.
+    #[command(subcommand)]
+    Agents(AgentsCommand),
+    /// Passive checks known to liveness tracking: list them, or forget one.
+    #[command(subcommand)]
+    Checks(ChecksCommand),
     /// Development certificates (a private CA and a server certificate).
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -83,6 +120,35 @@ pub enum CertsCommand {
         /// The server's host name, as agents will connect to it.
         #[arg(long, default_value = "localhost")]
         host: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// Every agent with its last push, its age and its state (up or silent).
+    List {
+        /// Only this tenant's agents.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Retire a decommissioned host: its silence alert resolves, and its checks are
+    /// forgotten too. An agent that pushes again is tracked again.
+    Forget { tenant: String, instance: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChecksCommand {
+    /// Every passive check with its last result, its age and its state.
+    List {
+        /// Only this tenant's checks.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Retire one check: its alerts resolve. A check that reports again is tracked again.
+    Forget {
+        tenant: String,
+        instance: String,
+        check: String,
     },
 }
 
@@ -120,6 +186,8 @@ pub enum CliError {
     Server(#[from] ServerError),
     #[error(transparent)]
     Certs(#[from] crate::devcert::DevCertError),
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -135,6 +203,12 @@ impl Cli {
             data_dir: self.data_dir.clone(),
             forward_mode: self.forward_mode,
             trusted_proxies: self.trusted_proxies.clone(),
+            liveness: LivenessOverrides {
+                agent_silent_after: self.agent_silent_after.clone(),
+                check_patience: self.check_patience.clone(),
+                sync_interval: self.liveness_interval.clone(),
+                query_url: self.query_url.clone(),
+            },
         }
     }
 
@@ -179,12 +253,75 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Some(Command::Agents(command)) => {
+            let admin = admin(&cli, file)?;
+            let out = runtime()?.block_on(async {
+                match command {
+                    AgentsCommand::List { tenant } => admin.list_agents(tenant.as_deref()).await,
+                    AgentsCommand::Forget { tenant, instance } => {
+                        let checks = admin.forget_agent(tenant, instance).await?;
+                        Ok(format!(
+                            "forgot agent {instance} of tenant {tenant} and its {checks} check(s); \
+                             their alerts resolve at the next rule evaluation\n"
+                        ))
+                    }
+                }
+            })?;
+            print!("{out}");
+            Ok(())
+        }
+        Some(Command::Checks(command)) => {
+            let admin = admin(&cli, file)?;
+            let out = runtime()?.block_on(async {
+                match command {
+                    ChecksCommand::List { tenant } => admin.list_checks(tenant.as_deref()).await,
+                    ChecksCommand::Forget {
+                        tenant,
+                        instance,
+                        check,
+                    } => {
+                        admin.forget_check(tenant, instance, check).await?;
+                        Ok(format!(
+                            "forgot check {check} on {instance} of tenant {tenant}; its alerts \
+                             resolve at the next rule evaluation\n"
+                        ))
+                    }
+                }
+            })?;
+            print!("{out}");
+            Ok(())
+        }
         None => {
             let config = ServerConfig::from_sources(cli.overrides(), file)?;
             init_logging();
             serve(config)
         }
     }
+}
+
+/// The store access of the server's configuration, for commands that do not listen: the
+/// transport settings (TLS or plaintext) are left out, everything else is validated.
+fn admin(cli: &Cli, mut file: FileConfig) -> Result<Admin, CliError> {
+    let mut over = cli.overrides();
+    (over.tls_cert, over.tls_key, over.plaintext) = (None, None, true);
+    (file.tls_cert, file.tls_key, file.plaintext) = (None, None, Some(true));
+    let config = ServerConfig::from_sources(over, file)?;
+    let forwarder = Forwarder::new(config.forward_timeout())
+        .map_err(|e| CliError::Server(ServerError::Forward(e)))?;
+    let client = StoreClient::new(
+        config.liveness(),
+        config.store(),
+        config.forward_mode(),
+        forwarder,
+    );
+    Ok(Admin::new(client, config.liveness().clone())?)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
 }
 
 fn init_logging() {

@@ -3,6 +3,7 @@
 //! precedence flag > env > file > default, then validated into a [`ServerConfig`] before any
 //! socket is opened.
 
+use crate::liveness::{LivenessConfig, LivenessFile, LivenessOverrides};
 use crate::net::{self, Cidr, NetError, TrustedProxies};
 use crate::store::{StoreError, StoreUrl, TenantConfig};
 use serde::Deserialize;
@@ -57,6 +58,20 @@ pub enum ConfigError {
     ForwardMode { value: String },
     #[error("limits.{setting} must be greater than 0")]
     ZeroLimit { setting: &'static str },
+    #[error("{setting} = {value:?} is not a duration: write it like 90s, 5m or 1h")]
+    Duration {
+        setting: &'static str,
+        value: String,
+    },
+    #[error(
+        "liveness tracking needs to query the store, and its query URL cannot be derived from \
+         remote_write_url ({store}): set query_url (--query-url, PEEPER_QUERY_URL), e.g. \
+         http://vmselect:8481/select/{{accountID}}/prometheus/api/v1/query for a cluster, or \
+         turn liveness off with `[liveness] enabled = false`"
+    )]
+    NoQueryUrl { store: String },
+    #[error("query_url = {value:?}: {message}")]
+    QueryUrl { value: String, message: String },
 }
 
 /// How the server hands a tenant's data to the store.
@@ -173,6 +188,8 @@ pub struct FileConfig {
     /// VictoriaMetrics cluster accounts by tenant (`[tenants.<name>] account_id = 42`),
     /// used when `remote_write_url` holds `{accountID}`.
     pub tenants: Option<BTreeMap<String, TenantConfig>>,
+    /// Agents and checks that fall silent (`[liveness]`).
+    pub liveness: Option<LivenessFile>,
 }
 
 impl FileConfig {
@@ -203,6 +220,8 @@ pub struct Overrides {
     /// `--trusted-proxy` (repeatable) / `PEEPER_TRUSTED_PROXIES` (comma-separated); empty
     /// falls through to the file.
     pub trusted_proxies: Vec<String>,
+    /// The `[liveness]` flags and env twins.
+    pub liveness: LivenessOverrides,
 }
 
 /// The PEM files of the HTTPS listener.
@@ -288,6 +307,7 @@ pub struct ServerConfig {
     pub(crate) forward_mode: ForwardMode,
     pub(crate) limits: Limits,
     pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) liveness: LivenessConfig,
 }
 
 impl ServerConfig {
@@ -301,11 +321,12 @@ impl ServerConfig {
             listen: settings.listen,
             tls: settings.tls,
             remote_write_url: settings.remote_write_url,
-            store,
             data_dir: settings.data_dir,
             forward_mode: settings.forward_mode,
             limits: settings.limits,
             trusted_proxies: TrustedProxies::default(),
+            liveness: LivenessConfig::derived(&store),
+            store,
         })
     }
 
@@ -318,9 +339,25 @@ impl ServerConfig {
         };
         let tenants = file.tenants.clone().unwrap_or_default();
         let proxies = net::parse_cidrs(&proxies).map_err(ConfigError::TrustedProxy)?;
-        Self::try_new(ServerSettings::merge(over, file)?)?
-            .with_tenants(tenants)
-            .map(|c| c.with_trusted_proxies(proxies))
+        let liveness_over = over.liveness.clone();
+        let liveness_file = file.liveness.clone();
+        let config = Self::try_new(ServerSettings::merge(over, file)?)?
+            .with_tenants(tenants.clone())?
+            .with_trusted_proxies(proxies);
+        let liveness = LivenessConfig::from_sources(
+            &liveness_over,
+            liveness_file.as_ref(),
+            &config.store,
+            &tenants,
+        )?;
+        Ok(config.with_liveness(liveness))
+    }
+
+    /// Replaces the liveness settings (by default: on, with the query URL derived from a
+    /// single-node store URL).
+    pub fn with_liveness(mut self, liveness: LivenessConfig) -> Self {
+        self.liveness = liveness;
+        self
     }
 
     /// Believes `X-Forwarded-For` from peers in these blocks (see [`crate::net`]).
@@ -335,6 +372,7 @@ impl ServerConfig {
         tenants: BTreeMap<String, TenantConfig>,
     ) -> Result<Self, ConfigError> {
         self.store = StoreUrl::new(&self.remote_write_url, &tenants)?;
+        self.liveness.query = LivenessConfig::derived(&self.store).query;
         Ok(self)
     }
 
@@ -362,6 +400,9 @@ impl ServerConfig {
     }
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+    pub fn liveness(&self) -> &LivenessConfig {
+        &self.liveness
     }
     /// How long one forward to the store may take.
     pub fn forward_timeout(&self) -> Duration {

@@ -33,12 +33,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod devcert;
 pub mod forward;
 pub mod ingest;
+pub mod liveness;
 pub mod metrics;
 pub mod net;
 pub mod ratelimit;

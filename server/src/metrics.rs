@@ -5,6 +5,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -34,6 +35,16 @@ pub struct KindLabels {
     pub kind: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: &'static str,
+}
+
 /// The counters and histograms the ingest path updates.
 #[derive(Debug)]
 pub struct Metrics {
@@ -53,6 +64,12 @@ pub struct Metrics {
     pub forward_duration: Histogram,
     /// `peeper_server_forward_errors_total{kind}`: forwards the store did not accept.
     pub forward_errors: Family<KindLabels, Counter>,
+    /// `peeper_server_liveness_syncs_total{result}`: liveness syncs (ok, read_error, write_error).
+    pub liveness_syncs: Family<ResultLabels, Counter>,
+    /// `peeper_server_agents{state}`: agents known to liveness tracking, up or silent.
+    pub agents: Family<StateLabels, Gauge>,
+    /// `peeper_server_checks{state}`: passive checks, ok, err or overdue.
+    pub checks: Family<StateLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -106,8 +123,29 @@ impl Metrics {
             "Forwards the store did not accept, by kind (unavailable, rejected, timeout, connect)",
             forward_errors.clone(),
         );
+        let liveness_syncs = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "liveness_syncs",
+            "Liveness syncs with the store, by result (ok, read_error, write_error)",
+            liveness_syncs.clone(),
+        );
+        let agents = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "agents",
+            "Agents known to liveness tracking, by state (up, silent)",
+            agents.clone(),
+        );
+        let checks = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "checks",
+            "Passive checks known to liveness tracking, by state (ok, err, overdue)",
+            checks.clone(),
+        );
         Metrics {
             registry,
+            liveness_syncs,
+            agents,
+            checks,
             requests,
             grpc_batches,
             samples,
@@ -120,6 +158,40 @@ impl Metrics {
 
     pub fn reject(&self, reason: &'static str) {
         self.rejected.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    pub fn liveness_sync(&self, result: &'static str) {
+        self.liveness_syncs
+            .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+
+    /// Sets the agents and checks gauges from liveness state at `now`.
+    pub fn liveness_state(
+        &self,
+        state: &crate::liveness::model::State,
+        policy: &crate::liveness::Policy,
+        now: f64,
+    ) {
+        let up = state.agents.values().filter(|a| a.up(now)).count();
+        let set = |family: &Family<StateLabels, Gauge>, state: &'static str, n: usize| {
+            family.get_or_create(&StateLabels { state }).set(n as i64);
+        };
+        set(&self.agents, "up", up);
+        set(&self.agents, "silent", state.agents.len() - up);
+        let overdue = state
+            .checks
+            .values()
+            .filter(|c| policy.overdue(c, now))
+            .count();
+        let ok = state
+            .checks
+            .values()
+            .filter(|c| c.ok && !policy.overdue(c, now))
+            .count();
+        set(&self.checks, "ok", ok);
+        set(&self.checks, "overdue", overdue);
+        set(&self.checks, "err", state.checks.len() - ok - overdue);
     }
 
     /// The text exposition of every metric.

@@ -2,6 +2,8 @@
 //! wire format of a `WriteRequest` over `&[u8]`, counts series and samples, enforces the
 //! per-request [`Limits`] and notes which tenant labels clients sent, without building a
 //! single `String`. This is what lets the server forward the client's original bytes.
+//! [`scan_watching`] also notes where the series of a few watched metric names are, so
+//! liveness tracking can decode just those.
 //!
 //! Wire layout (prompb): `WriteRequest { 1: repeated TimeSeries, 3: repeated Metadata }`,
 //! `TimeSeries { 1: repeated Label, 2: repeated Sample, 3: exemplars, 4: histograms }`,
@@ -9,6 +11,7 @@
 //! Unknown fields of any wire type are skipped as protobuf requires.
 
 use crate::config::Limits;
+use std::ops::Range;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScanError {
@@ -199,6 +202,9 @@ impl<'a> Reader<'a> {
 /// The validation context of one request.
 struct Scan<'l> {
     limits: &'l Limits,
+    /// Metric names whose series' byte ranges go to `watched`.
+    watch: &'l [&'l str],
+    watched: &'l mut Vec<Range<usize>>,
     /// Samples after this (ms since the epoch) are refused; `None` turns the check off.
     max_timestamp_ms: Option<i64>,
     summary: Summary,
@@ -206,12 +212,26 @@ struct Scan<'l> {
 
 /// Validates a decoded `WriteRequest`; `now_ms` is the server's clock for the future check.
 pub fn scan(body: &[u8], limits: &Limits, now_ms: i64) -> Result<Summary, ScanError> {
+    scan_watching(body, limits, now_ms, &[], &mut Vec::new())
+}
+
+/// [`scan`], also pushing to `watched` the byte range (within `body`) of every `TimeSeries`
+/// message whose `__name__` is one of `watch`. Nothing is allocated unless one matches.
+pub fn scan_watching(
+    body: &[u8],
+    limits: &Limits,
+    now_ms: i64,
+    watch: &[&str],
+    watched: &mut Vec<Range<usize>>,
+) -> Result<Summary, ScanError> {
     let max_timestamp_ms = (limits.max_future_secs > 0).then(|| {
         let ahead = i64::try_from(limits.max_future_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         now_ms.saturating_add(ahead)
     });
     let mut scan = Scan {
         limits,
+        watch,
+        watched,
         max_timestamp_ms,
         summary: Summary::default(),
     };
@@ -244,6 +264,7 @@ fn metric_suffix(name: Option<&[u8]>) -> String {
 impl Scan<'_> {
     fn series(&mut self, mut r: Reader<'_>) -> Result<(), ScanError> {
         let index = self.summary.series;
+        let range = r.base..r.base + r.buf.len();
         let mut labels = 0usize;
         let mut metric: Option<&[u8]> = None;
         while !r.done() {
@@ -281,6 +302,12 @@ impl Scan<'_> {
                 (1 | 2, _) => return Err(r.err("label or sample field is not length-delimited")),
                 (_, wire) => r.skip(wire)?,
             }
+        }
+        if let Some(name) = metric
+            && !self.watch.is_empty()
+            && self.watch.iter().any(|w| w.as_bytes() == name)
+        {
+            self.watched.push(range);
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ use crate::auth::TokenCache;
 use crate::config::{ServerConfig, TlsPaths};
 use crate::forward::{ForwardError, Forwarder};
 use crate::ingest::{self, AppState, PeerAddr};
+use crate::liveness::{self, Liveness, StoreClient};
 use crate::metrics::Metrics;
 use crate::tokens::TokenError;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -85,10 +86,19 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     }
     let forwarder = Forwarder::new(config.forward_timeout())?;
     let (shutdown, watch_rx) = watch::channel(false);
+    let metrics = Arc::new(Metrics::new());
+    let liveness = Arc::new(Liveness::new(config.liveness().clone()));
+    let liveness_client = StoreClient::new(
+        config.liveness(),
+        config.store(),
+        config.forward_mode(),
+        forwarder.clone(),
+    );
     let state = Arc::new(AppState {
         tokens,
         forwarder,
-        metrics: Metrics::new(),
+        liveness: Arc::clone(&liveness),
+        metrics: Arc::clone(&metrics),
         limits: *config.limits(),
         forward_mode: config.forward_mode(),
         store: config.store().clone(),
@@ -114,6 +124,18 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         trusted_proxies = ?config.trusted_proxies().blocks().iter().map(ToString::to_string).collect::<Vec<_>>(),
         "peeper-server listening (remote-write and gRPC)"
     );
+    match liveness_client {
+        Some(client) => {
+            tracing::info!(
+                sync_interval = ?config.liveness().sync_interval,
+                "liveness tracking on: silent agents and overdue checks are written to the store"
+            );
+            tokio::spawn(liveness::run(liveness, client, metrics, watch_rx.clone()));
+        }
+        None => tracing::warn!(
+            "liveness tracking is off: silent agents and overdue checks raise no alert"
+        ),
+    }
     let app = ingest::router(state);
     let task = tokio::spawn(accept_loop(listener, tls, app, watch_rx));
     Ok(RunningServer {

@@ -4,9 +4,10 @@
 //! Case counts are bounded so the suite stays fast.
 
 use peeper_proto::codec::{self, Encoding};
+use peeper_proto::names;
 use peeper_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};
 use peeper_server::config::Limits;
-use peeper_server::ingest::{Class, validate};
+use peeper_server::ingest::{Class, Validated, validate};
 use proptest::prelude::*;
 use prost::Message;
 
@@ -30,6 +31,14 @@ fn assert_client_error(class: Class) {
 
 fn label_text(max: usize) -> impl Strategy<Value = String> {
     prop_oneof![
+        // Names the scanner watches for liveness, so those paths are exercised too.
+        prop::sample::select(vec![
+            "__name__",
+            "instance",
+            names::CHECK_STATUS,
+            names::AGENT_INTERVAL
+        ])
+        .prop_map(str::to_owned),
         proptest::string::string_regex(&format!("[a-z_][a-z0-9_]{{0,{max}}}")).unwrap(),
         proptest::collection::vec(any::<char>(), 0..max.min(8))
             .prop_map(|c| c.into_iter().collect()),
@@ -102,7 +111,18 @@ proptest! {
         };
         let result = validate(&body, encoding, &limits, NOW_MS);
         if within(&request, &limits) {
-            let (decoded, summary) = result.expect("a valid request is accepted");
+            let Validated { decoded, summary, watched } = result.expect("a valid request is accepted");
+            // The series marked for liveness tracking are exactly those with a watched name,
+            // and each range decodes to its series.
+            // (The scanner takes the last `__name__` when a series repeats it.)
+            let is_watched = |s: &TimeSeries| {
+                s.labels.iter().rfind(|l| l.name == "__name__").is_some_and(|l| names::WATCHED.contains(&l.value.as_str()))
+            };
+            let expected: Vec<&TimeSeries> = request.timeseries.iter().filter(|s| is_watched(s)).collect();
+            prop_assert_eq!(watched.len(), expected.len());
+            for (range, series) in watched.iter().zip(expected) {
+                prop_assert_eq!(&TimeSeries::decode(&decoded[range.clone()]).unwrap(), series);
+            }
             prop_assert_eq!(decoded, raw);
             prop_assert_eq!(summary.series, request.timeseries.len());
             let samples: usize = request.timeseries.iter().map(|s| s.samples.len()).sum();
@@ -180,7 +200,7 @@ proptest! {
             body = codec::snappy_compress(&raw);
         }
         match validate(&body, Encoding::Snappy, &Limits::default(), NOW_MS) {
-            Ok((_, summary)) => prop_assert!(summary.series <= Limits::default().max_series_per_request),
+            Ok(Validated { summary, .. }) => prop_assert!(summary.series <= Limits::default().max_series_per_request),
             Err(e) => assert_client_error(e.class()),
         }
     }

@@ -12,11 +12,12 @@ mod pipeline;
 
 pub use error::{Class, IngestError, RETRY_AFTER_SECS};
 pub use grpc::GrpcIngest;
-pub use pipeline::{Caller, PeerAddr, validate};
+pub use pipeline::{Caller, PeerAddr, Validated, validate};
 
 use crate::auth::TokenCache;
 use crate::config::{ForwardMode, Limits};
 use crate::forward::Forwarder;
+use crate::liveness::Liveness;
 use crate::metrics::Metrics;
 use crate::net::TrustedProxies;
 use crate::store::StoreUrl;
@@ -38,7 +39,9 @@ const GRPC_ENVELOPE_BYTES: usize = 64;
 pub struct AppState {
     pub tokens: TokenCache,
     pub forwarder: Forwarder,
-    pub metrics: Metrics,
+    /// Agents and checks seen in accepted batches.
+    pub liveness: Arc<Liveness>,
+    pub metrics: Arc<Metrics>,
     pub limits: Limits,
     pub forward_mode: ForwardMode,
     pub store: StoreUrl,

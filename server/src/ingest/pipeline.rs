@@ -12,20 +12,30 @@ use crate::metrics::{KindLabels, TenantLabels};
 use crate::scan::{self, Summary};
 use bytes::Bytes;
 use peeper_proto::codec::{self, CodecError, Encoding};
+use peeper_proto::names;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+/// A body that passed every check: the decoded protobuf, what it holds, and where the
+/// series that liveness tracking watches are ([`peeper_proto::names::WATCHED`]).
+#[derive(Debug)]
+pub struct Validated {
+    pub decoded: Vec<u8>,
+    pub summary: Summary,
+    pub watched: Vec<Range<usize>>,
+}
+
 /// Checks one compressed remote-write body against `limits` without forwarding it: the
 /// body size, the decoded size (from the snappy header, before allocating), decompression
-/// and the [`scan`]. Returns the decoded protobuf and what it holds. `now_ms` is the
-/// server's clock for `limits.max_future_secs`.
+/// and the [`scan`]. `now_ms` is the server's clock for `limits.max_future_secs`.
 pub fn validate(
     original: &[u8],
     encoding: Encoding,
     limits: &Limits,
     now_ms: i64,
-) -> Result<(Vec<u8>, Summary), IngestError> {
+) -> Result<Validated, IngestError> {
     if original.len() > limits.max_body_bytes {
         return Err(IngestError::BodyTooLarge {
             limit: limits.max_body_bytes,
@@ -47,8 +57,13 @@ pub fn validate(
             }
             other => IngestError::Decompress(other),
         })?;
-    let summary = scan::scan(&decoded, limits, now_ms)?;
-    Ok((decoded, summary))
+    let mut watched = Vec::new();
+    let summary = scan::scan_watching(&decoded, limits, now_ms, &names::WATCHED, &mut watched)?;
+    Ok(Validated {
+        decoded,
+        summary,
+        watched,
+    })
 }
 
 /// The TCP peer of a request, set on every request by the listener.
@@ -118,7 +133,11 @@ impl AppState {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let (decoded, summary) = validate(&original, encoding, &self.limits, now_ms)?;
+        let Validated {
+            decoded,
+            summary,
+            watched,
+        } = validate(&original, encoding, &self.limits, now_ms)?;
         if summary.series == 0 {
             return Ok(summary);
         }
@@ -137,6 +156,9 @@ impl AppState {
             &decoded,
             &summary,
         )?;
+        let observed = self
+            .liveness
+            .observe(&credential.tenant, &decoded, &watched);
         drop(decoded);
 
         let started = Instant::now();
@@ -145,6 +167,7 @@ impl AppState {
             .forward_duration
             .observe(started.elapsed().as_secs_f64());
         result?;
+        self.liveness.record(observed);
         let tenant = TenantLabels {
             tenant: credential.tenant.to_string(),
         };

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod haproxy;
+pub mod server;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -188,6 +189,30 @@ impl VictoriaMetrics {
             .as_array()
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Every raw sample of the series matching `selector` (VictoriaMetrics' JSON export):
+    /// one `(labels, [(timestamp_ms, value)])` per series, samples in time order.
+    pub fn export(&self, selector: &str) -> Vec<(serde_json::Value, Vec<(i64, f64)>)> {
+        self.flush();
+        let path = format!("/api/v1/export?match[]={}", url_encode(selector));
+        let (status, body) = http_get(&self.addr, &path).expect("export from VictoriaMetrics");
+        assert_eq!(status, 200, "export {selector} failed: {body}");
+        body.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let json: serde_json::Value = serde_json::from_str(line).expect("export JSON");
+                let values = json["values"].as_array().cloned().unwrap_or_default();
+                let times = json["timestamps"].as_array().cloned().unwrap_or_default();
+                let mut samples: Vec<(i64, f64)> = times
+                    .iter()
+                    .zip(values)
+                    .map(|(t, v)| (t.as_i64().unwrap(), v.as_f64().unwrap_or(f64::NAN)))
+                    .collect();
+                samples.sort_by_key(|(t, _)| *t);
+                (json["metric"].clone(), samples)
+            })
+            .collect()
     }
 
     /// The value of a query that returns exactly one series.

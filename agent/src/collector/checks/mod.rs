@@ -6,7 +6,7 @@ pub mod config;
 pub use config::{Check, ChecksConfig};
 
 use super::{CollectError, CollectFuture, Collector};
-use peeper_proto::MetricFamily;
+use peeper_proto::{MetricFamily, names};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::AsyncReadExt;
@@ -180,11 +180,11 @@ pub fn result_families(
     expected_interval: Option<Duration>,
 ) -> Vec<MetricFamily> {
     let mut status = MetricFamily::gauge(
-        "peeper_check_status",
+        names::CHECK_STATUS,
         "1 if the check's last result was OK, 0 if ERR.",
     );
     let mut last_run = MetricFamily::gauge(
-        "peeper_check_last_run_timestamp_seconds",
+        names::CHECK_LAST_RUN,
         "When the check's last result was produced, in seconds since the Unix epoch.",
     );
     let mut duration = MetricFamily::gauge(
@@ -192,11 +192,11 @@ pub fn result_families(
         "How long the check's last run took.",
     );
     let mut message = MetricFamily::gauge(
-        "peeper_check_message_info",
+        names::CHECK_MESSAGE,
         "The first line of the check's last output (at most 200 characters), as a label.",
     );
     let mut expected = MetricFamily::gauge(
-        "peeper_check_expected_interval_seconds",
+        names::CHECK_EXPECTED_INTERVAL,
         "How often results of this check are expected; silence longer than this is an alert.",
     );
     for (name, result) in results {
