@@ -176,6 +176,8 @@ fn trusted_proxies_tenants_and_rate_limits_from_file_and_flags() {
         [tenants.globex]
         account_id = 7
         project_id = 3
+        [liveness]
+        query_url = "http://vmselect:8481/select/{accountID}/prometheus/api/v1/query"
         "#,
     );
     let c = ServerConfig::from_sources(Overrides::default(), f.clone()).unwrap();
@@ -209,4 +211,24 @@ fn trusted_proxies_tenants_and_rate_limits_from_file_and_flags() {
     let no_cluster = file("plaintext = true\n[tenants.a]\naccount_id = 1\n");
     let err = ServerConfig::from_sources(Overrides::default(), no_cluster).unwrap_err();
     assert!(err.to_string().contains("{accountID}"), "{err}");
+}
+
+#[test]
+fn a_cluster_store_needs_a_query_url_for_liveness() {
+    let cluster = r#"
+        plaintext = true
+        remote_write_url = "http://vminsert:8480/insert/{accountID}/prometheus/api/v1/write"
+        [tenants.acme]
+        account_id = 42
+        "#;
+    let err = ServerConfig::from_sources(Overrides::default(), file(cluster))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("query_url") && err.contains("vmselect"),
+        "{err}"
+    );
+    let off = format!("{cluster}\n[liveness]\nenabled = false\n");
+    let c = ServerConfig::from_sources(Overrides::default(), file(&off)).unwrap();
+    assert!(!c.liveness().enabled());
 }
