@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(victoria-metrics curl haproxy apache2 mariadb-server postgresql docker.io busybox-static)
+PACKAGES=(victoria-metrics curl haproxy apache2 mariadb-server postgresql docker.io busybox-static
+  prometheus prometheus-alertmanager python3-aiosmtpd)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
