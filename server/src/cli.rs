@@ -105,6 +105,26 @@ pub enum Command {
     /// Passive checks known to liveness tracking: list them, or forget one.
     #[command(subcommand)]
     Checks(ChecksCommand),
+    /// Print (or write, mode 0600) the Alertmanager configuration rendered from the
+    /// TELEGRAM_*, EMAIL_* and PEEPER_ALERT_* variables of the env files.
+    AlertmanagerConfig {
+        /// Directory of the notification templates (*.tmpl).
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = "compose/alertmanager/templates"
+        )]
+        templates: PathBuf,
+        /// Write here (readable by the owner only: it holds secrets) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Turn Telegram on whatever TELEGRAM_ENABLED says (setup.sh --telegram).
+        #[arg(long)]
+        telegram: bool,
+        /// Turn e-mail on whatever EMAIL_ENABLED says (setup.sh --email).
+        #[arg(long)]
+        email: bool,
+    },
     /// Development certificates (a private CA and a server certificate).
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -188,6 +208,8 @@ pub enum CliError {
     Certs(#[from] crate::devcert::DevCertError),
     #[error(transparent)]
     Admin(#[from] crate::admin::AdminError),
+    #[error(transparent)]
+    Alerting(#[from] crate::alerting::AlertingError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -251,6 +273,24 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                 files.server_key.display(),
                 files.proxy_pem.display()
             );
+            Ok(())
+        }
+        Some(Command::AlertmanagerConfig {
+            templates,
+            out,
+            telegram,
+            email,
+        }) => {
+            let env = |name: &str| std::env::var(name).ok();
+            let force = crate::alerting::Force {
+                telegram: *telegram,
+                email: *email,
+            };
+            let text = crate::alerting::render(&env, templates, force)?;
+            match out {
+                Some(path) => crate::alerting::write_private(path, &text)?,
+                None => print!("{text}"),
+            }
             Ok(())
         }
         Some(Command::Agents(command)) => {

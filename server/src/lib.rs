@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod alerting;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -19,7 +19,12 @@ pub const PROXY_SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
 /// The production config with loopback ports: every line marked `# harness: <what>` is
 /// replaced, everything else is used as it is.
-pub fn render(listen: SocketAddr, pem: &Path, backend: SocketAddr, internal: SocketAddr) -> String {
+pub fn render(
+    listen: SocketAddr,
+    pem: &Path,
+    backends: &[SocketAddr],
+    internal: SocketAddr,
+) -> String {
     let mut out = String::with_capacity(PRODUCTION_CONFIG.len() + 256);
     for line in PRODUCTION_CONFIG.lines() {
         let replaced = match line.split_once("# harness: ").map(|(_, what)| what.trim()) {
@@ -27,9 +32,17 @@ pub fn render(listen: SocketAddr, pem: &Path, backend: SocketAddr, internal: Soc
                 "    bind {listen} ssl crt {} alpn h2,http/1.1",
                 pem.display()
             ),
-            Some("server") => format!(
-                "    server peeper1 {backend} source {PROXY_SOURCE} proto h2 check inter 1s fall 2 rise 1"
-            ),
+            Some("server") => backends
+                .iter()
+                .enumerate()
+                .map(|(i, backend)| {
+                    format!(
+                        "    server peeper{} {backend} source {PROXY_SOURCE} proto h2 check inter 1s fall 2 rise 1",
+                        i + 1
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
             Some("internal") => format!("    bind {internal}"),
             Some(other) => panic!("haproxy.cfg has an unknown harness marker {other:?}"),
             None => line.to_owned(),
@@ -53,12 +66,17 @@ pub struct Haproxy {
 impl Haproxy {
     /// Starts HAProxy in front of `backend` (a plaintext h1/h2c server) with the TLS `pem`.
     pub fn start(backend: SocketAddr, pem: &Path) -> Haproxy {
+        Self::start_many(&[backend], pem)
+    }
+
+    /// Starts HAProxy balancing over several replicas.
+    pub fn start_many(backends: &[SocketAddr], pem: &Path) -> Haproxy {
         let binary = require_binary("haproxy", "haproxy");
         let dir = tempfile::tempdir().expect("temp dir for haproxy");
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let internal = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let config = dir.path().join("haproxy.cfg");
-        std::fs::write(&config, render(addr, pem, backend, internal)).expect("write haproxy.cfg");
+        std::fs::write(&config, render(addr, pem, backends, internal)).expect("write haproxy.cfg");
         let check = Command::new(&binary)
             .arg("-c")
             .arg("-f")

@@ -3,6 +3,7 @@
 //! loopback ports in temporary directories and stopped when dropped.
 #![allow(dead_code)]
 
+pub mod alerting;
 pub mod haproxy;
 pub mod server;
 
