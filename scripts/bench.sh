@@ -356,7 +356,7 @@ bench_relay() {
         [ "$relay" = peeper-server-rewrite ] && mode=rewrite
         "$SERVER" token create --tenant "$tenant" --data-dir "$dir/server" >"$dir/token" 2>/dev/null
         start "relay-$relay" "$SERVER" --plaintext --listen "127.0.0.1:$port" --data-dir "$dir/server" \
-          --remote-write-url "$VM/api/v1/write" --forward-mode "$mode"
+          --metrics-listen "127.0.0.1:$(free_port)" --remote-write-url "$VM/api/v1/write" --forward-mode "$mode"
         args=(--token-file "$dir/token")
         ;;
       vmagent)

@@ -29,6 +29,15 @@ pub struct Cli {
     /// Address to listen on [default: 0.0.0.0:8480].
     #[arg(long, env = "PEEPER_LISTEN", value_name = "ADDR", global = true)]
     pub listen: Option<String>,
+    /// Address of the server's own /metrics, plain HTTP [default: 127.0.0.1:9480]; keep it
+    /// off public networks: it names tenants and their volumes.
+    #[arg(
+        long,
+        env = "PEEPER_METRICS_LISTEN",
+        value_name = "ADDR",
+        global = true
+    )]
+    pub metrics_listen: Option<String>,
     /// PEM certificate chain for HTTPS (with --tls-key).
     #[arg(long, env = "PEEPER_TLS_CERT", value_name = "FILE", global = true)]
     pub tls_cert: Option<PathBuf>,
@@ -218,6 +227,7 @@ impl Cli {
     fn overrides(&self) -> Overrides {
         Overrides {
             listen: self.listen.clone(),
+            metrics_listen: self.metrics_listen.clone(),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
             plaintext: self.plaintext,

@@ -14,6 +14,9 @@ use std::time::Duration;
 
 /// Default listen address (`--listen`).
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8480";
+/// Default address of the server's own `/metrics` (`--metrics-listen`): loopback only, since
+/// it names tenants and their volumes.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9480";
 /// Default store URL (`--remote-write-url`): a single-node VictoriaMetrics on this host.
 pub const DEFAULT_REMOTE_WRITE_URL: &str = "http://127.0.0.1:8428/api/v1/write";
 /// Default data directory (`--data-dir`), where `tokens.json` lives.
@@ -47,9 +50,12 @@ pub enum ConfigError {
         missing: &'static str,
     },
     #[error(
-        "listen = {value:?} is not a socket address: write it like `0.0.0.0:8480` or `[::]:8480`"
+        "{setting} = {value:?} is not a socket address: write it like `0.0.0.0:8480` or `[::]:8480`"
     )]
-    Listen { value: String },
+    Listen {
+        setting: &'static str,
+        value: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("trusted_proxies (--trusted-proxy, PEEPER_TRUSTED_PROXIES): {0}")]
@@ -169,6 +175,8 @@ impl Limits {
 pub struct FileConfig {
     /// Address to listen on, e.g. `0.0.0.0:8480`.
     pub listen: Option<String>,
+    /// Address of the server's own `/metrics` (default `127.0.0.1:9480`).
+    pub metrics_listen: Option<String>,
     /// PEM certificate chain for HTTPS.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for HTTPS.
@@ -211,6 +219,7 @@ impl FileConfig {
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
     pub listen: Option<String>,
+    pub metrics_listen: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub plaintext: bool,
@@ -255,9 +264,10 @@ impl ServerSettings {
             .listen
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen = listen_text
-            .parse()
-            .map_err(|_| ConfigError::Listen { value: listen_text })?;
+        let listen = listen_text.parse().map_err(|_| ConfigError::Listen {
+            setting: "listen",
+            value: listen_text,
+        })?;
         let cert = over.tls_cert.or(file.tls_cert);
         let key = over.tls_key.or(file.tls_key);
         let plaintext = over.plaintext || file.plaintext.unwrap_or(false);
@@ -308,6 +318,7 @@ pub struct ServerConfig {
     pub(crate) limits: Limits,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) liveness: LivenessConfig,
+    pub(crate) metrics_listen: SocketAddr,
 }
 
 impl ServerConfig {
@@ -327,6 +338,8 @@ impl ServerConfig {
             trusted_proxies: TrustedProxies::default(),
             liveness: LivenessConfig::derived(&store),
             store,
+            // Embedded (tests): any free loopback port, see `RunningServer::metrics_addr`.
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         })
     }
 
@@ -341,6 +354,15 @@ impl ServerConfig {
         let proxies = net::parse_cidrs(&proxies).map_err(ConfigError::TrustedProxy)?;
         let liveness_over = over.liveness.clone();
         let liveness_file = file.liveness.clone();
+        let metrics_text = over
+            .metrics_listen
+            .clone()
+            .or(file.metrics_listen.clone())
+            .unwrap_or_else(|| DEFAULT_METRICS_LISTEN.to_owned());
+        let metrics_listen = metrics_text.parse().map_err(|_| ConfigError::Listen {
+            setting: "metrics_listen",
+            value: metrics_text,
+        })?;
         let config = Self::try_new(ServerSettings::merge(over, file)?)?
             .with_tenants(tenants.clone())?
             .with_trusted_proxies(proxies);
@@ -350,7 +372,15 @@ impl ServerConfig {
             &config.store,
             &tenants,
         )?;
-        Ok(config.with_liveness(liveness))
+        Ok(config
+            .with_liveness(liveness)
+            .with_metrics_listen(metrics_listen))
+    }
+
+    /// Where the server's own `/metrics` is served (plain HTTP, apart from the ingest port).
+    pub fn with_metrics_listen(mut self, addr: SocketAddr) -> Self {
+        self.metrics_listen = addr;
+        self
     }
 
     /// Replaces the liveness settings (by default: on, with the query URL derived from a
@@ -400,6 +430,9 @@ impl ServerConfig {
     }
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+    pub fn metrics_listen(&self) -> SocketAddr {
+        self.metrics_listen
     }
     pub fn liveness(&self) -> &LivenessConfig {
         &self.liveness

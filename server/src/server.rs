@@ -55,6 +55,7 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct RunningServer {
     local_addr: SocketAddr,
+    metrics_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -63,6 +64,11 @@ impl RunningServer {
     /// The bound address (with the real port when the config said port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The bound address of the server's own `/metrics` (plain HTTP).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_addr
     }
 
     /// Stops accepting, lets in-flight requests finish (up to 30 s), then returns.
@@ -136,13 +142,42 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             "liveness tracking is off: silent agents and overdue checks raise no alert"
         ),
     }
+    let metrics_addr = serve_metrics(
+        config.metrics_listen(),
+        ingest::metrics_router(Arc::clone(&state)),
+        watch_rx.clone(),
+    )
+    .await?;
     let app = ingest::router(state);
     let task = tokio::spawn(accept_loop(listener, tls, app, watch_rx));
     Ok(RunningServer {
         local_addr,
+        metrics_addr,
         shutdown,
         task,
     })
+}
+
+/// Serves `/metrics` on its own plain-HTTP listener until shutdown; returns the bound address.
+async fn serve_metrics(
+    addr: SocketAddr,
+    app: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<SocketAddr, ServerError> {
+    let bind_error = |source| ServerError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let bound = listener.local_addr().map_err(bind_error)?;
+    tracing::info!(%bound, "serving /metrics");
+    tokio::spawn(async move {
+        let stop = async move { stopped(&mut shutdown).await };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::warn!("the metrics listener stopped: {e}");
+        }
+    });
+    Ok(bound)
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -99,6 +99,15 @@ impl Harness {
         .await
     }
 
+    /// The server's own metrics, from its metrics listener.
+    async fn metrics(&self) -> (u16, String) {
+        let addr = self.server.as_ref().unwrap().metrics_addr();
+        let r = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
     async fn get(&self, path: &str) -> (u16, String) {
         let r = self
             .client
@@ -216,8 +225,13 @@ async fn tenant_is_enforced(mode: ForwardMode, prefix: &str) {
     assert!(found[0].get("vm_project_id").is_none(), "{found:?}");
 
     assert!(vm.query("{tenant=\"evil\"}").is_empty());
-    let (status, metrics) = h.get("/metrics").await;
+    let (status, metrics) = h.metrics().await;
     assert_eq!(status, 200);
+    assert_eq!(
+        h.get("/metrics").await.0,
+        404,
+        "the ingest port does not serve /metrics (tenant names and volumes)"
+    );
     assert!(
         metrics.contains("peeper_server_samples_received_total{tenant=\"acme\"} 3"),
         "{metrics}"
@@ -295,7 +309,7 @@ async fn refusals_name_the_problem_and_write_nothing() {
 
     let (status, body) = h.get("/health").await;
     assert_eq!((status, body.as_str()), (200, "ok"));
-    let (_, metrics) = h.get("/metrics").await;
+    let (_, metrics) = h.metrics().await;
     for reason in [
         "unauthenticated",
         "malformed",
@@ -337,7 +351,7 @@ async fn store_down_gives_503_with_retry_after_then_recovers() {
     assert_eq!(status, 204, "{body}");
     let found = series_labels(&vm, "peeper_it_outage");
     assert_eq!(found[0]["tenant"], "acme");
-    let (_, metrics) = h.get("/metrics").await;
+    let (_, metrics) = h.metrics().await;
     assert!(
         metrics.contains("peeper_server_forward_errors_total{kind=\"connect\"} 1"),
         "{metrics}"

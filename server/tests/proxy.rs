@@ -309,7 +309,7 @@ async fn bad_input_is_refused_while_another_agent_keeps_landing() {
     assert!(vm.query("peeper_it_bad").is_empty());
 
     // Each refusal counted under its own reason (the server's /metrics, not public).
-    let metrics = reqwest::get(format!("{}/metrics", stack.direct()))
+    let metrics = reqwest::get(stack.metrics_url())
         .await
         .unwrap()
         .text()

@@ -1,6 +1,6 @@
-//! The routes of the one listener: `POST /api/v1/write` (remote-write 1.0), the
+//! The routes of the ingest listener: `POST /api/v1/write` (remote-write 1.0), the
 //! `peeper.v1.Ingest` gRPC service (`/peeper.v1.Ingest/*`, served by tonic on the same
-//! port), `GET /health` and `GET /metrics`.
+//! port) and `GET /health`; and of the metrics listener: `GET /metrics`.
 //!
 //! Both transports run the same [`pipeline`]; [`IngestError::class`] is the one place that
 //! maps failures to HTTP statuses and gRPC codes.
@@ -57,9 +57,15 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/v1/write", post(http::write))
         .route("/health", get(|| async { "ok" }))
-        .route("/metrics", get(metrics))
         .route_service("/peeper.v1.Ingest/{*rest}", grpc)
         .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// The router of the metrics listener: `GET /metrics` only.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 

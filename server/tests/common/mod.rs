@@ -99,6 +99,12 @@ impl Stack {
         format!("http://{}", self.server.as_ref().unwrap().local_addr())
     }
 
+    /// The server's own `/metrics` URL (its separate plain-HTTP listener).
+    pub fn metrics_url(&self) -> String {
+        let addr = self.server.as_ref().unwrap().metrics_addr();
+        format!("http://{addr}/metrics")
+    }
+
     /// An HTTPS client trusting the stack's CA; `h2` picks HTTP/2 by ALPN, else HTTP/1.1.
     pub fn https_client(&self, h2: bool) -> reqwest::Client {
         let ca = reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap();

@@ -11,6 +11,8 @@ pub struct ServerProcess {
     child: Option<Child>,
     binary: PathBuf,
     pub addr: SocketAddr,
+    /// The server's own `/metrics` (plain HTTP).
+    pub metrics_addr: SocketAddr,
     pub data_dir: PathBuf,
     vm_url: String,
     args: Vec<String>,
@@ -25,6 +27,7 @@ impl ServerProcess {
             child: None,
             binary: binary.to_owned(),
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             data_dir: data_dir.to_owned(),
             vm_url: vm_url.to_owned(),
             args: args.iter().map(|a| a.to_string()).collect(),
@@ -48,6 +51,7 @@ impl ServerProcess {
             .args(["--remote-write-url", &self.vm_url])
             .arg("--data-dir")
             .arg(&self.data_dir)
+            .args(["--metrics-listen", &self.metrics_addr.to_string()])
             .args(&self.args)
             .stdout(Stdio::null())
             .stderr(log)
