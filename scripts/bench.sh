@@ -78,7 +78,7 @@ CLEANUPS=()
 stop_pid() {
   local pid=$1 i
   kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.1
   done
@@ -170,7 +170,7 @@ DocumentRoot $dir/www
 EOF
   apache2 -f "$dir/httpd.conf" -k start || die "apache2 did not start: $(cat "$dir/error.log")"
   CLEANUPS+=("apache2 -f '$dir/httpd.conf' -k stop")
-  APACHE_STATUS=http://127.0.0.1:$APACHE_PORT/server-status?auto
+  APACHE_STATUS="http://127.0.0.1:$APACHE_PORT/server-status?auto"
   wait_http "$APACHE_STATUS" 20
 }
 
@@ -202,7 +202,7 @@ start_mariadb() {
 start_postgres() {
   PG_PORT=$(free_port)
   local dir=$WORK/postgres bin
-  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)
   mkdir -p "$dir/sock"
   chown -R postgres:postgres "$dir"
   runuser -u postgres -- "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust \
@@ -238,8 +238,8 @@ bench_agent() {
     log "agent: run $run of $BENCH_RUNS ($BENCH_WARMUP_SECONDS s warm-up + $BENCH_MINUTES min)"
     rm -rf "$dir/buffer" "$dir/vmagent"
     mkdir -p "$dir/buffer" "$dir/vmagent"
-    local ports=() i
-    for i in 0 1 2 3 4; do ports+=("$(free_port)"); done
+    local ports=()
+    for _ in 0 1 2 3 4; do ports+=("$(free_port)"); done
     cat >"$dir/scrape.yml" <<EOF
 global:
   scrape_interval: 15s

@@ -236,6 +236,9 @@ struct Config {
     receivers: Vec<Receiver>,
 }
 
+/// The alert `./setup.sh --test-alert` sends.
+pub const TEST_ALERT: &str = "PeeperTestAlert";
+
 const TELEGRAM_MESSAGE: &str = r#"{{ template "peeper.telegram.message" . }}"#;
 
 /// The receivers' settings read from the environment.
@@ -434,13 +437,24 @@ fn routes(
         .keys()
         .chain(channels.tenant_email.keys())
         .collect();
-    for tenant in tenants {
-        routes.push(Route {
+    let by_tenant: Vec<Route> = tenants
+        .into_iter()
+        .map(|tenant| Route {
             receiver: format!("tenant-{tenant}"),
             matchers: vec![format!("tenant={tenant:?}")],
             ..Route::default()
-        });
-    }
+        })
+        .collect();
+    // `./setup.sh --test-alert [TENANT]`: delivered at once, to the tenant's receivers
+    // when it names a tenant.
+    routes.push(Route {
+        receiver: "operators".to_owned(),
+        matchers: vec![format!("alertname={TEST_ALERT:?}")],
+        group_wait: Some("0s".to_owned()),
+        routes: by_tenant.clone(),
+        ..Route::default()
+    });
+    routes.extend(by_tenant);
     Route {
         receiver: "operators".to_owned(),
         group_by: vec!["tenant", "instance", "alertname"],
