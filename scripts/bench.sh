@@ -76,7 +76,7 @@ SERVER=$WORK/bin/peeper-server
 PIDS=()
 CLEANUPS=()
 stop_pid() {
-  local pid=$1 i
+  local pid=$1
   kill -TERM "$pid" 2>/dev/null || return 0
   for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || return 0
