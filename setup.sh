@@ -250,29 +250,33 @@ test_alert() {
   grep -q email_configs "$RUN_DIR/alertmanager/alertmanager.yml" && integrations+=(email)
   [ ${#integrations[@]} -gt 0 ] ||
     die "no receiver is configured: fill env/.env.telegram or env/.env.email and run ./setup.sh -i again"
+  # Alertmanager counts every request to a receiver and every failed one (it retries).
   declare -A before_sent before_failed
   for integration in "${integrations[@]}"; do
-    before_sent[$integration]=$(am_counter alertmanager_notifications_total "$integration")
-    before_failed[$integration]=$(am_counter alertmanager_notifications_failed_total "$integration")
+    before_sent[$integration]=$(am_counter alertmanager_notification_requests_total "$integration")
+    before_failed[$integration]=$(am_counter alertmanager_notification_requests_failed_total "$integration")
   done
+  # A label with the time makes each test a new group, sent at once; it resolves after a minute.
   now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-  labels="\"alertname\":\"PeeperTestAlert\",\"severity\":\"info\",\"instance\":\"$(hostname)\""
+  labels="\"alertname\":\"PeeperTestAlert\",\"severity\":\"info\",\"instance\":\"$(hostname)\",\"sent\":\"$now\""
   [ -n "$tenant" ] && labels="$labels,\"tenant\":\"$tenant\""
   curl -fsS -X POST -H 'Content-Type: application/json' "$ALERTMANAGER_URL/api/v2/alerts" -d "[{\"labels\":{$labels},
     \"annotations\":{\"summary\":\"Test alert from ./setup.sh --test-alert\",
     \"description\":\"If you read this, Peeper's alerts reach this receiver.\"},
-    \"startsAt\":\"$now\"}]" >/dev/null || die "Alertmanager at $ALERTMANAGER_URL refused the test alert"
+    \"startsAt\":\"$now\",\"endsAt\":\"$(date -u -d '+1 min' +%Y-%m-%dT%H:%M:%SZ)\"}]" >/dev/null || die "Alertmanager at $ALERTMANAGER_URL refused the test alert"
   say "test alert sent${tenant:+ for tenant $tenant}; waiting for Alertmanager to deliver it"
+  local i pending delivered
   for ((i = 0; i < 60; i++)); do
     sleep 1
-    local pending=0
+    pending=0
     for integration in "${integrations[@]}"; do
-      sent=$(am_counter alertmanager_notifications_total "$integration")
-      failed=$(am_counter alertmanager_notifications_failed_total "$integration")
+      sent=$(am_counter alertmanager_notification_requests_total "$integration")
+      failed=$(am_counter alertmanager_notification_requests_failed_total "$integration")
       if [ "$failed" -gt "${before_failed[$integration]}" ]; then
-        die "Alertmanager could not deliver to $integration: $(grep -i "$integration" "$RUN_DIR/alertmanager.log" | grep -i -E 'err|fail' | tail -n 1)"
+        die "Alertmanager could not deliver to $integration (it keeps retrying): $(grep -i "integration=$integration" "$RUN_DIR/alertmanager.log" | tail -n 1 | sed 's/.*err=//')"
       fi
-      [ "$sent" -gt "${before_sent[$integration]}" ] || pending=1
+      delivered=$((sent - failed - before_sent[$integration] + before_failed[$integration]))
+      [ "$delivered" -gt 0 ] || pending=1
     done
     if [ "$pending" = 0 ]; then
       say "delivered: Alertmanager sent the test alert by ${integrations[*]}"

@@ -2,13 +2,15 @@
 # Whole-process benchmarks of Peeper against the peer tools from Debian packages, run side by
 # side in one run and reported as medians and ratios (bench/README.md explains every number).
 #
-#   scripts/bench.sh [agent|relay|all]        (default: all)
+#   scripts/bench.sh [agent|relay|alert|all]        (default: all)
 #
 #   agent  peeper-agent (linux+apache+mysql+postgres, 15 s) against node, apache, mysqld and
 #          postgres exporters scraped by vmagent, both pushing to one VictoriaMetrics, for the
 #          same wall time: RSS, peak RSS, CPU-s per minute, series per cycle.
 #   relay  peeper-server (plaintext, token, tenant label) against vmagent relaying the same
 #          remote-write load to VictoriaMetrics: CPU-s per million samples.
+#   alert  the time from an agent's death to the Telegram message, production defaults
+#          (bench/alert.sh).
 #
 # Settings (environment): BENCH_RUNS (3), BENCH_MINUTES (3, measured minutes a run),
 # BENCH_WARMUP_SECONDS (20), BENCH_RELAY_RUNS (5), BENCH_RELAY_REQUESTS (200 requests of
@@ -19,8 +21,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 PART=${1:-all}
-case "$PART" in agent | relay | all) ;; *)
-  echo "usage: $0 [agent|relay|all]" >&2
+case "$PART" in agent | relay | alert | all) ;; *)
+  echo "usage: $0 [agent|relay|alert|all]" >&2
   exit 2
   ;;
 esac
@@ -43,7 +45,7 @@ die() {
 # --- packages -------------------------------------------------------------------------------
 PACKAGES=(victoria-metrics apache2 mariadb-server postgresql prometheus-node-exporter
   prometheus-apache-exporter prometheus-mysqld-exporter prometheus-postgres-exporter
-  python3 python3-snappy curl)
+  python3 python3-snappy curl prometheus-alertmanager)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -396,13 +398,19 @@ print("\t".join(str(x) for x in [sys.argv[1], sys.argv[2], d["tenant"], d["cpu_s
   cat "$RESULTS/relay.md"
 }
 
+# shellcheck source=bench/alert.sh
+. "$ROOT/bench/alert.sh"
+
 case "$PART" in
 agent) bench_agent ;;
 relay) bench_relay ;;
+alert) bench_alert ;;
 all)
   bench_agent
   echo
   bench_relay
+  echo
+  bench_alert
   ;;
 esac
 log "done in $(($(date +%s) - STARTED)) s; results in bench/results/"

@@ -392,7 +392,9 @@ pub fn render(env: Lookup, templates: &Path, force: Force) -> Result<String, Ale
         channels.tenant_email = per_tenant(env, "EMAIL_TENANT_TO", EMAIL_FILE)?;
     }
     let group_wait = duration(env, "PEEPER_ALERT_GROUP_WAIT", "30s")?;
-    let group_interval = duration(env, "PEEPER_ALERT_GROUP_INTERVAL", "5m")?;
+    // 1m, not the usual 5m: groups are one alert on one host, so this is how soon a
+    // resolution, or the same alert firing again, is sent.
+    let group_interval = duration(env, "PEEPER_ALERT_GROUP_INTERVAL", "1m")?;
     let repeat_interval = duration(env, "PEEPER_ALERT_REPEAT_INTERVAL", "4h")?;
     let heartbeat = get(env, "PEEPER_HEARTBEAT_URL");
     let config = Config {
@@ -447,9 +449,11 @@ fn routes(
         .collect();
     // `./setup.sh --test-alert [TENANT]`: delivered at once, to the tenant's receivers
     // when it names a tenant.
+    // Each test alert is a group of its own (it carries its time), sent at once.
     routes.push(Route {
         receiver: "operators".to_owned(),
         matchers: vec![format!("alertname={TEST_ALERT:?}")],
+        group_by: vec!["..."],
         group_wait: Some("0s".to_owned()),
         routes: by_tenant.clone(),
         ..Route::default()

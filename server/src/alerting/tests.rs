@@ -29,6 +29,7 @@ fn nothing_enabled_renders_receivers_without_notifiers() {
     assert!(operators.get("telegram_configs").is_none());
     assert_eq!(config["route"]["group_by"][0], "tenant");
     assert_eq!(config["route"]["group_wait"], "30000ms");
+    assert_eq!(config["route"]["group_interval"], "60000ms");
     assert_eq!(config["templates"][0], "/opt/peeper/templates/*.tmpl");
 }
 
