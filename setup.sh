@@ -25,8 +25,13 @@ usage() {
   exit "${1:-0}"
 }
 
+# Variables set in the shell before setup.sh ran: they win over the env files.
+declare -A FROM_SHELL=()
+while IFS= read -r name; do FROM_SHELL[$name]=1; done < <(compgen -e)
+
 # load_env_file FILE: VAR=value lines (comments, blanks and `export` allowed; quotes
-# stripped); a variable already in the environment is kept. Nothing in the file runs.
+# stripped; a later line wins over an earlier one); a variable set in the shell is kept.
+# Nothing in the file runs.
 load_env_file() {
   local file=$1 line name value
   [ -f "$file" ] || return 0
@@ -40,7 +45,7 @@ load_env_file() {
     value=${value%%[[:space:]]#*}
     value=${value%"${value##*[![:space:]]}"}
     case "$value" in \"*\") value=${value:1:-1} ;; \'*\') value=${value:1:-1} ;; esac
-    [ -n "${!name+x}" ] || export "$name=$value"
+    [ -n "${FROM_SHELL[$name]:-}" ] || export "$name=$value"
   done <"$file"
 }
 

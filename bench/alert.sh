@@ -56,9 +56,11 @@ bench_alert() {
     [ "$i" = "$BENCH_ALERT_AGENTS" ] || sleep "$BENCH_ALERT_SPACING"
   done
   deadline=$((SECONDS + 300))
-  until [ "$(grep -c 'FIRING: PeeperAgentSilent' "$dir/telegram.jsonl" 2>/dev/null || true)" -ge "$BENCH_ALERT_AGENTS" ]; do
+  local messages=0
+  while [ "$messages" -lt "$BENCH_ALERT_AGENTS" ]; do
     [ $SECONDS -lt $deadline ] || die "not every silence reached Telegram within 5 minutes; see $dir"
     sleep 1
+    messages=$(grep -c 'FIRING: PeeperAgentSilent' "$dir/telegram.jsonl" 2>/dev/null) || messages=0
   done
   {
     echo "# alert: from an agent's death to the Telegram message"
