@@ -101,22 +101,32 @@ fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
     let installed = setup(&repo, &["-i", "--native", "--telegram"]);
     let log = text(&installed);
     assert!(installed.status.success(), "setup.sh -i failed:\n{log}");
-    assert!(log.contains("Peeper is running") && log.contains("receivers: Telegram"), "{log}");
-    assert!(!log.contains("/vmui"), "the quickstart printed a URL that does not answer:\n{log}");
+    assert!(
+        log.contains("Peeper is running") && log.contains("receivers: Telegram"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("/vmui"),
+        "the quickstart printed a URL that does not answer:\n{log}"
+    );
 
     let test = setup(&repo, &["--test-alert"]);
     assert!(test.status.success(), "--test-alert:\n{}", text(&test));
     assert!(text(&test).contains("delivered"), "{}", text(&test));
 
     let pid = std::fs::read_to_string(repo.join("run/peeper-agent.pid")).unwrap();
-    let killed = Command::new("kill").args(["-9", pid.trim()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let start = Instant::now();
     loop {
         let found = telegram.messages().into_iter().any(|m| {
             m.chat_id == "-5555"
                 && m.text.contains("FIRING: PeeperAgentSilent")
-                && m.text.contains("quickstart-host (default) has stopped reporting")
+                && m.text
+                    .contains("quickstart-host (default) has stopped reporting")
         });
         if found {
             break;
@@ -131,14 +141,30 @@ fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
 
     let status = text(&setup(&repo, &["-s"]));
     assert!(status.contains("peeper-agent: stopped"), "{status}");
-    for component in ["victoria-metrics", "peeper-server", "alertmanager", "vmalert"] {
-        assert!(status.contains(&format!("{component}: running")), "{status}");
+    for component in [
+        "victoria-metrics",
+        "peeper-server",
+        "alertmanager",
+        "vmalert",
+    ] {
+        assert!(
+            status.contains(&format!("{component}: running")),
+            "{status}"
+        );
     }
     let removed = setup(&repo, &["-u"]);
     assert!(removed.status.success(), "{}", text(&removed));
     assert!(!repo.join("run").exists());
-    let left = Command::new("pgrep").arg("-f").arg(repo.join("run")).output().unwrap();
-    assert!(left.stdout.is_empty(), "processes left: {}", String::from_utf8_lossy(&left.stdout));
+    let left = Command::new("pgrep")
+        .arg("-f")
+        .arg(repo.join("run"))
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "processes left: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
 }
 
 #[test]
@@ -147,15 +173,28 @@ fn a_missing_chat_id_stops_the_install_before_anything_starts() {
     let repo = dir.path().join("peeper");
     std::fs::create_dir(&repo).unwrap();
     copy_repo(&repo);
-    fill(&repo.join("env/.env"), &[("PEEPER_RUN_DIR", repo.join("run").display().to_string())]);
-    fill(&repo.join("env/.env.telegram"), &[("TELEGRAM_BOT_TOKEN", "1:x".to_owned())]);
+    fill(
+        &repo.join("env/.env"),
+        &[("PEEPER_RUN_DIR", repo.join("run").display().to_string())],
+    );
+    fill(
+        &repo.join("env/.env.telegram"),
+        &[("TELEGRAM_BOT_TOKEN", "1:x".to_owned())],
+    );
     let out = setup(&repo, &["-i", "--native", "--telegram"]);
     let log = text(&out);
     assert!(!out.status.success(), "{log}");
-    assert!(log.contains("TELEGRAM_CHAT_ID is not set") && log.contains("env/.env.telegram"), "{log}");
+    assert!(
+        log.contains("TELEGRAM_CHAT_ID is not set") && log.contains("env/.env.telegram"),
+        "{log}"
+    );
     assert!(log.contains("nothing was started"), "{log}");
     assert!(!log.contains("started victoria-metrics"), "{log}");
     let out = setup(&repo, &["-i", "--bogus"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("unknown option --bogus"), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown option --bogus"),
+        "{}",
+        text(&out)
+    );
 }
