@@ -110,7 +110,11 @@ impl TokenCache {
 
     /// [`Self::load`], with the rate-limit defaults of `limits`.
     pub fn load_with_limits(data_dir: &Path, limits: &Limits) -> Result<Self, TokenError> {
+        crate::perms::report(crate::perms::data_dir(data_dir));
         let store = TokenStore::open(data_dir)?;
+        if let Some(refusal) = crate::perms::report(crate::perms::token_file(store.path())) {
+            return Err(TokenError::Insecure(refusal));
+        }
         let cache = TokenCache {
             data_dir: data_dir.to_owned(),
             path: store.path().to_owned(),
@@ -177,6 +181,27 @@ impl TokenCache {
         if current == self.read().fingerprint {
             return;
         }
+        // A token file that vanished or was emptied is an accident until proven otherwise
+        // (`token revoke` leaves a file with no tokens, never no file): keep the tokens.
+        if current.is_none_or(|f| f.len == 0) {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            tracing::error!(
+                path = %self.path.display(),
+                tokens = state.by_id.len(),
+                "the token file is missing or empty: keeping the previous tokens until it is back \
+                 (revoke tokens with `peeper-server token revoke`)"
+            );
+            state.fingerprint = current;
+            return;
+        }
+        if let Some(refusal) = crate::perms::report(crate::perms::token_file(&self.path)) {
+            tracing::error!("keeping the previous tokens: {refusal}");
+            self.state
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .fingerprint = current;
+            return;
+        }
         match TokenStore::open(&self.data_dir) {
             Ok(store) => {
                 self.install(store, current);
@@ -184,6 +209,10 @@ impl TokenCache {
             }
             Err(e) => {
                 tracing::error!("keeping the previous tokens: {e}");
+                self.state
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .fingerprint = current;
             }
         }
     }

@@ -70,6 +70,10 @@ pub struct Metrics {
     pub agents: Family<StateLabels, Gauge>,
     /// `peeper_server_checks{state}`: passive checks, ok, err or overdue.
     pub checks: Family<StateLabels, Gauge>,
+    /// `peeper_server_connections_refused_total{reason}`: connections closed at accept.
+    pub connections_refused: Family<ReasonLabels, Counter>,
+    /// `peeper_server_connections_closed_idle_total`: connections that sent no request in time.
+    pub connections_closed_idle: Counter,
 }
 
 impl Default for Metrics {
@@ -141,8 +145,22 @@ impl Metrics {
             "Passive checks known to liveness tracking, by state (ok, err, overdue)",
             checks.clone(),
         );
+        let connections_refused = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Connections closed at accept, by the limit they met (max_connections, max_connections_per_address)",
+            connections_refused.clone(),
+        );
+        let connections_closed_idle = Counter::default();
+        registry.register(
+            "connections_closed_idle",
+            "Connections closed because they sent no request within the first-request or idle timeout",
+            connections_closed_idle.clone(),
+        );
         Metrics {
             registry,
+            connections_refused,
+            connections_closed_idle,
             liveness_syncs,
             agents,
             checks,
@@ -158,6 +176,16 @@ impl Metrics {
 
     pub fn reject(&self, reason: &'static str) {
         self.rejected.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    pub fn connection_refused(&self, reason: &'static str) {
+        self.connections_refused
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
+    pub fn connection_closed_idle(&self) {
+        self.connections_closed_idle.inc();
     }
 
     pub fn liveness_sync(&self, result: &'static str) {

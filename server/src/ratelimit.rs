@@ -7,6 +7,7 @@
 //! the next batch passes.
 
 use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +70,8 @@ pub struct RateLimiter {
     burst: u64,
     source: RateSource,
     state: Mutex<BucketState>,
+    /// Request-body bytes of this token in flight (see `crate::body`).
+    inflight: AtomicUsize,
 }
 
 impl RateLimiter {
@@ -88,6 +91,72 @@ impl RateLimiter {
                 tokens: burst as f64,
                 last: Instant::now(),
             }),
+            inflight: AtomicUsize::new(0),
+        }
+    }
+
+    /// Request-body bytes of this token in flight.
+    pub fn inflight_bytes(&self) -> &AtomicUsize {
+        &self.inflight
+    }
+
+    /// Refuses at once, before any work, a token that owes samples (it sent more than its
+    /// rate, or work that was refused was charged to it).
+    pub fn check_debt(&self) -> Result<(), RateError> {
+        self.check_debt_at(Instant::now())
+    }
+
+    pub(crate) fn check_debt_at(&self, now: Instant) -> Result<(), RateError> {
+        if self.rate == 0 {
+            return Ok(());
+        }
+        let mut state = self.lock();
+        self.refill(&mut state, now);
+        if state.tokens >= 0.0 {
+            return Ok(());
+        }
+        Err(self.exceeded(Duration::from_secs_f64(-state.tokens / self.rate as f64)))
+    }
+
+    /// Charges `samples` whatever the bucket holds (it may go into debt): the cost of work
+    /// the server did for a batch it then refused.
+    pub fn charge(&self, samples: u64) {
+        if self.rate == 0 {
+            return;
+        }
+        let mut state = self.lock();
+        self.refill(&mut state, Instant::now());
+        state.tokens -= samples as f64;
+    }
+
+    /// Gives back `samples` taken for a batch the store did not accept (it will be resent).
+    pub fn refund(&self, samples: u64) {
+        if self.rate == 0 {
+            return;
+        }
+        let mut state = self.lock();
+        state.tokens = (state.tokens + samples as f64).min(self.burst as f64);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BucketState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn refill(&self, state: &mut BucketState, now: Instant) {
+        let elapsed = now.saturating_duration_since(state.last).as_secs_f64();
+        state.tokens = (state.tokens + elapsed * self.rate as f64).min(self.burst as f64);
+        state.last = now;
+    }
+
+    fn exceeded(&self, wait: Duration) -> RateError {
+        RateError::Exceeded {
+            id: self.id,
+            rate: self.rate,
+            setting: match self.source {
+                RateSource::Default => "limits.max_samples_per_second_per_token",
+                RateSource::Token => "the token's --rate-limit",
+            },
+            retry_after_secs: u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX),
         }
     }
 
@@ -108,29 +177,16 @@ impl RateLimiter {
         if self.rate == 0 || samples == 0 {
             return Ok(());
         }
-        let burst = self.burst as f64;
-        let rate = self.rate as f64;
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let elapsed = now.saturating_duration_since(state.last).as_secs_f64();
-        state.tokens = (state.tokens + elapsed * rate).min(burst);
-        state.last = now;
-        // A batch above the burst needs a full bucket, then runs it into debt.
-        let need = (samples as f64).min(burst);
+        let mut state = self.lock();
+        self.refill(&mut state, now);
+        let need = (samples as f64).min(self.burst as f64);
         if state.tokens >= need {
             state.tokens -= samples as f64;
             return Ok(());
         }
-        let wait = Duration::from_secs_f64((need - state.tokens) / rate);
-        let retry_after_secs = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
-        Err(RateError::Exceeded {
-            id: self.id,
-            rate: self.rate,
-            setting: match self.source {
-                RateSource::Default => "limits.max_samples_per_second_per_token",
-                RateSource::Token => "the token's --rate-limit",
-            },
-            retry_after_secs,
-        })
+        Err(self.exceeded(Duration::from_secs_f64(
+            (need - state.tokens) / self.rate as f64,
+        )))
     }
 }
 

@@ -2,8 +2,9 @@
 //! wire format of a `WriteRequest` over `&[u8]`, counts series and samples, enforces the
 //! per-request [`Limits`] and notes which tenant labels clients sent, without building a
 //! single `String`. This is what lets the server forward the client's original bytes.
-//! [`scan_watching`] also notes where the series of a few watched metric names are, so
-//! liveness tracking can decode just those.
+//! [`scan_into`] also notes where the series of a few watched metric names are, so
+//! liveness tracking can decode just those, and hashes each series' labels for the
+//! per-tenant series limit.
 //!
 //! Wire layout (prompb): `WriteRequest { 1: repeated TimeSeries, 3: repeated Metadata }`,
 //! `TimeSeries { 1: repeated Label, 2: repeated Sample, 3: exemplars, 4: histograms }`,
@@ -53,6 +54,34 @@ pub enum ScanError {
     },
     #[error("series {series}{metric} has an empty label name")]
     EmptyLabelName { series: usize, metric: String },
+    #[error(
+        "series {series}{metric} has the label name {name:?}, outside the Prometheus data model: \
+         a label name is a letter or _ followed by letters, digits or _"
+    )]
+    InvalidLabelName {
+        series: usize,
+        metric: String,
+        name: String,
+    },
+    #[error(
+        "series {series}{metric} has the label {name:?}: the tenant labels (tenant, \
+         vm_account_id, vm_project_id) are the server's, in any spelling"
+    )]
+    ReservedLabel {
+        series: usize,
+        metric: String,
+        name: String,
+    },
+    #[error(
+        "series {series} has no metric name (__name__): every series needs one, a letter, _ or : \
+         followed by letters, digits, _ or :"
+    )]
+    MissingMetricName { series: usize },
+    #[error(
+        "series {series} has the metric name {name:?}, outside the Prometheus data model: a \
+         letter, _ or : followed by letters, digits, _ or :"
+    )]
+    InvalidMetricName { series: usize, name: String },
     #[error("series {series}{metric} has a label {what} that is not valid UTF-8")]
     InvalidUtf8 {
         series: usize,
@@ -81,6 +110,12 @@ impl ScanError {
             ScanError::LabelNameTooLong { .. } => "label_name_too_long",
             ScanError::LabelValueTooLong { .. } => "label_value_too_long",
             ScanError::EmptyLabelName { .. } => "empty_label_name",
+            ScanError::InvalidLabelName { .. } | ScanError::ReservedLabel { .. } => {
+                "invalid_label_name"
+            }
+            ScanError::MissingMetricName { .. } | ScanError::InvalidMetricName { .. } => {
+                "invalid_metric_name"
+            }
             ScanError::InvalidUtf8 { .. } => "invalid_utf8",
             ScanError::SampleInFuture { .. } => "sample_in_future",
         }
@@ -202,27 +237,37 @@ impl<'a> Reader<'a> {
 /// The validation context of one request.
 struct Scan<'l> {
     limits: &'l Limits,
-    /// Metric names whose series' byte ranges go to `watched`.
+    /// Metric names whose series' byte ranges go to `out.watched`.
     watch: &'l [&'l str],
-    watched: &'l mut Vec<Range<usize>>,
+    out: &'l mut ScanOutput,
     /// Samples after this (ms since the epoch) are refused; `None` turns the check off.
     max_timestamp_ms: Option<i64>,
     summary: Summary,
 }
 
-/// Validates a decoded `WriteRequest`; `now_ms` is the server's clock for the future check.
-pub fn scan(body: &[u8], limits: &Limits, now_ms: i64) -> Result<Summary, ScanError> {
-    scan_watching(body, limits, now_ms, &[], &mut Vec::new())
+/// What [`scan_into`] collects besides the [`Summary`].
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    /// Byte ranges (within the body) of the series whose `__name__` is watched.
+    pub watched: Vec<Range<usize>>,
+    /// A 64-bit hash of each series' labels, when asked for (the per-tenant series limit).
+    pub hashes: Option<Vec<u64>>,
 }
 
-/// [`scan`], also pushing to `watched` the byte range (within `body`) of every `TimeSeries`
-/// message whose `__name__` is one of `watch`. Nothing is allocated unless one matches.
-pub fn scan_watching(
+/// Validates a decoded `WriteRequest`; `now_ms` is the server's clock for the future check.
+pub fn scan(body: &[u8], limits: &Limits, now_ms: i64) -> Result<Summary, ScanError> {
+    scan_into(body, limits, now_ms, &[], &mut ScanOutput::default())
+}
+
+/// [`scan`], also noting in `out` the byte range of every `TimeSeries` whose `__name__` is
+/// one of `watch`, and each series' label hash if `out.hashes` is `Some`. Nothing is
+/// allocated for a series unless it is watched.
+pub fn scan_into(
     body: &[u8],
     limits: &Limits,
     now_ms: i64,
     watch: &[&str],
-    watched: &mut Vec<Range<usize>>,
+    out: &mut ScanOutput,
 ) -> Result<Summary, ScanError> {
     let max_timestamp_ms = (limits.max_future_secs > 0).then(|| {
         let ahead = i64::try_from(limits.max_future_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
@@ -231,7 +276,7 @@ pub fn scan_watching(
     let mut scan = Scan {
         limits,
         watch,
-        watched,
+        out,
         max_timestamp_ms,
         summary: Summary::default(),
     };
@@ -267,6 +312,7 @@ impl Scan<'_> {
         let range = r.base..r.base + r.buf.len();
         let mut labels = 0usize;
         let mut metric: Option<&[u8]> = None;
+        let mut hash = LabelHash::default();
         while !r.done() {
             match r.tag()? {
                 (1, WIRE_LEN) => {
@@ -278,7 +324,9 @@ impl Scan<'_> {
                             limit: self.limits.max_labels_per_series,
                         });
                     }
-                    let (name, value) = label(r.len_delimited()?)?;
+                    let message = r.len_delimited()?;
+                    hash.add(message.buf);
+                    let (name, value) = label(message)?;
                     if name == b"__name__" {
                         metric = Some(value);
                     }
@@ -303,11 +351,25 @@ impl Scan<'_> {
                 (_, wire) => r.skip(wire)?,
             }
         }
-        if let Some(name) = metric
-            && !self.watch.is_empty()
-            && self.watch.iter().any(|w| w.as_bytes() == name)
+        let Some(name) = metric else {
+            return Err(ScanError::MissingMetricName { series: index });
+        };
+        if name.is_empty()
+            || !name
+                .iter()
+                .enumerate()
+                .all(|(i, b)| metric_char(*b, i == 0))
         {
-            self.watched.push(range);
+            return Err(ScanError::InvalidMetricName {
+                series: index,
+                name: String::from_utf8_lossy(name).into_owned(),
+            });
+        }
+        if !self.watch.is_empty() && self.watch.iter().any(|w| w.as_bytes() == name) {
+            self.out.watched.push(range);
+        }
+        if let Some(hashes) = &mut self.out.hashes {
+            hashes.push(hash.finish());
         }
         Ok(())
     }
@@ -354,12 +416,76 @@ impl Scan<'_> {
                 });
             }
         }
+        if !name.iter().enumerate().all(|(i, b)| label_char(*b, i == 0)) {
+            return Err(ScanError::InvalidLabelName {
+                series,
+                metric: metric_suffix(metric),
+                name: String::from_utf8_lossy(name).into_owned(),
+            });
+        }
         match name {
             b"tenant" => self.summary.tenant_label = true,
             b"vm_account_id" | b"vm_project_id" => self.summary.vm_tenancy_label = true,
+            _ if [&b"tenant"[..], b"vm_account_id", b"vm_project_id"]
+                .iter()
+                .any(|reserved| name.eq_ignore_ascii_case(reserved)) =>
+            {
+                return Err(ScanError::ReservedLabel {
+                    series,
+                    metric: metric_suffix(metric),
+                    name: String::from_utf8_lossy(name).into_owned(),
+                });
+            }
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// A label name character of the Prometheus data model: `[a-zA-Z_][a-zA-Z0-9_]*`.
+#[inline]
+fn label_char(b: u8, first: bool) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || (!first && b.is_ascii_digit())
+}
+
+/// A metric name character: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+#[inline]
+fn metric_char(b: u8, first: bool) -> bool {
+    label_char(b, first) || b == b':'
+}
+
+/// A fast 64-bit hash of a series' label messages (not cryptographic: a collision only makes
+/// a new series pass for a known one under the per-tenant series limit).
+#[derive(Debug, Clone, Copy)]
+struct LabelHash(u64);
+
+impl Default for LabelHash {
+    fn default() -> Self {
+        LabelHash(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl LabelHash {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    #[inline]
+    fn add(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        // The length keeps "ab" + "c" apart from "a" + "bc".
+        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(tail) ^ ((bytes.len() as u64) << 56))
+            .wrapping_mul(Self::K);
+    }
+
+    fn finish(self) -> u64 {
+        let h = self.0;
+        (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
     }
 }
 

@@ -1,32 +1,32 @@
-//! The listener: one TCP socket speaking HTTP/1.1 and HTTP/2 (ALPN `h2`/`http/1.1` over
-//! TLS, prior-knowledge h2c in plaintext), serving the axum router (remote-write and the
-//! gRPC service) through hyper-util's auto builder, with graceful shutdown that finishes
-//! in-flight requests and ends gRPC streams with UNAVAILABLE after their current batch.
+//! Starting the server: TLS material, tokens and the request state, the ingest listener
+//! (`crate::listener`: HTTP/1.1 and HTTP/2 on one port, remote-write and gRPC), the
+//! `/metrics` listener and the liveness loop; and stopping it gracefully (in-flight requests
+//! finish, gRPC streams end with UNAVAILABLE after their current batch).
 
 use crate::auth::TokenCache;
+use crate::body::BodyBudget;
 use crate::config::{ServerConfig, TlsPaths};
+use crate::conn::{self, Connections};
 use crate::forward::{ForwardError, Forwarder};
-use crate::ingest::{self, AppState, PeerAddr};
+use crate::ingest::{self, AppState};
+use crate::listener::{self, stopped};
 use crate::liveness::{self, Liveness, StoreClient};
 use crate::metrics::Metrics;
+use crate::sampling::PerAddress;
+use crate::series_limit::SeriesLimiter;
 use crate::tokens::TokenError;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-/// How long a TLS handshake may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long shutdown waits for in-flight requests.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// At most one log line per client address per this, for refused writes.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -83,34 +83,17 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     // Idempotent: the binary installs it first thing; embedders (tests) may not have.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let tls = config.tls().map(tls_acceptor).transpose()?;
-    let tokens = TokenCache::load_with_limits(config.data_dir(), config.limits())?;
-    if tokens.is_empty() {
-        tracing::warn!(
-            data_dir = %config.data_dir().display(),
-            "no tokens yet, every write is refused: create one with `peeper-server token create --tenant NAME`"
-        );
-    }
-    let forwarder = Forwarder::new(config.forward_timeout())?;
     let (shutdown, watch_rx) = watch::channel(false);
     let metrics = Arc::new(Metrics::new());
+    let forwarder = Forwarder::new(config.forward_timeout())?;
     let liveness = Arc::new(Liveness::new(config.liveness().clone()));
-    let liveness_client = StoreClient::new(
-        config.liveness(),
-        config.store(),
-        config.forward_mode(),
+    let state = Arc::new(app_state(
+        &config,
         forwarder.clone(),
-    );
-    let state = Arc::new(AppState {
-        tokens,
-        forwarder,
-        liveness: Arc::clone(&liveness),
-        metrics: Arc::clone(&metrics),
-        limits: *config.limits(),
-        forward_mode: config.forward_mode(),
-        store: config.store().clone(),
-        trusted_proxies: config.trusted_proxies().clone(),
-        shutdown: watch_rx.clone(),
-    });
+        Arc::clone(&liveness),
+        Arc::clone(&metrics),
+        watch_rx.clone(),
+    )?);
     let listener =
         TcpListener::bind(config.listen())
             .await
@@ -122,40 +105,132 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         addr: config.listen(),
         source,
     })?;
+    let connections = connections(&config);
     tracing::info!(
         %local_addr,
         tls = tls.is_some(),
         store = %config.store(),
         mode = ?config.forward_mode(),
+        max_connections = connections.max(),
         trusted_proxies = ?config.trusted_proxies().blocks().iter().map(ToString::to_string).collect::<Vec<_>>(),
         "peeper-server listening (remote-write and gRPC)"
     );
-    match liveness_client {
-        Some(client) => {
-            tracing::info!(
-                sync_interval = ?config.liveness().sync_interval,
-                "liveness tracking on: silent agents and overdue checks are written to the store"
-            );
-            tokio::spawn(liveness::run(liveness, client, metrics, watch_rx.clone()));
-        }
-        None => tracing::warn!(
-            "liveness tracking is off: silent agents and overdue checks raise no alert"
-        ),
-    }
+    start_liveness(
+        &config,
+        liveness,
+        forwarder,
+        Arc::clone(&metrics),
+        &watch_rx,
+    );
     let metrics_addr = serve_metrics(
         config.metrics_listen(),
         ingest::metrics_router(Arc::clone(&state)),
         watch_rx.clone(),
     )
     .await?;
-    let app = ingest::router(state);
-    let task = tokio::spawn(accept_loop(listener, tls, app, watch_rx));
+    let shared = listener::Shared {
+        tls,
+        app: ingest::router(state),
+        connections,
+        trusted: config.trusted_proxies().clone(),
+        limits: *config.limits(),
+        metrics,
+    };
+    let task = tokio::spawn(listener::accept_loop(listener, shared, watch_rx));
     Ok(RunningServer {
         local_addr,
         metrics_addr,
         shutdown,
         task,
     })
+}
+
+/// Everything a request handler needs, from the config.
+fn app_state(
+    config: &ServerConfig,
+    forwarder: Forwarder,
+    liveness: Arc<Liveness>,
+    metrics: Arc<Metrics>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<AppState, ServerError> {
+    let limits = *config.limits();
+    let tokens = TokenCache::load_with_limits(config.data_dir(), &limits)?;
+    if tokens.is_empty() {
+        tracing::warn!(
+            data_dir = %config.data_dir().display(),
+            "no tokens yet, every write is refused: create one with `peeper-server token create --tenant NAME`"
+        );
+    }
+    Ok(AppState {
+        tokens,
+        forwarder,
+        liveness,
+        metrics,
+        limits,
+        forward_mode: config.forward_mode(),
+        store: config.store().clone(),
+        trusted_proxies: config.trusted_proxies().clone(),
+        shutdown,
+        budget: BodyBudget::new(
+            limits.max_inflight_body_bytes,
+            limits.max_inflight_body_bytes_per_token,
+        ),
+        series: SeriesLimiter::new(
+            limits.max_series_per_tenant,
+            Duration::from_secs(limits.series_window_secs),
+        ),
+        decode_slots: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        )),
+        refusals: PerAddress::new(REFUSAL_LOG_EVERY),
+    })
+}
+
+/// The connection caps: the configured ones, kept under the open-file limit (raised to its
+/// hard limit first).
+fn connections(config: &ServerConfig) -> Arc<Connections> {
+    let limits = config.limits();
+    let files = conn::raise_open_file_limit();
+    let max = conn::connection_cap(limits.max_connections, files);
+    if limits.max_connections > max {
+        tracing::warn!(
+            configured = limits.max_connections,
+            open_file_limit = files,
+            "limits.max_connections is above what the open-file limit allows: using {max}; raise LimitNOFILE"
+        );
+    }
+    Connections::new(
+        max,
+        limits.max_connections_per_address,
+        config.trusted_proxies().clone(),
+    )
+}
+
+fn start_liveness(
+    config: &ServerConfig,
+    liveness: Arc<Liveness>,
+    forwarder: Forwarder,
+    metrics: Arc<Metrics>,
+    shutdown: &watch::Receiver<bool>,
+) {
+    let client = StoreClient::new(
+        config.liveness(),
+        config.store(),
+        config.forward_mode(),
+        forwarder,
+    );
+    match client {
+        Some(client) => {
+            tracing::info!(
+                sync_interval = ?config.liveness().sync_interval,
+                "liveness tracking on: silent agents and overdue checks are written to the store"
+            );
+            tokio::spawn(liveness::run(liveness, client, metrics, shutdown.clone()));
+        }
+        None => tracing::warn!(
+            "liveness tracking is off: silent agents and overdue checks raise no alert"
+        ),
+    }
 }
 
 /// Serves `/metrics` on its own plain-HTTP listener until shutdown; returns the bound address.
@@ -209,6 +284,7 @@ fn tls_acceptor(paths: &TlsPaths) -> Result<TlsAcceptor, ServerError> {
             message: "no CERTIFICATE block in the file".to_owned(),
         });
     }
+    crate::perms::report(crate::perms::private_key(&paths.key));
     let key = PrivateKeyDer::from_pem_file(&paths.key).map_err(|e| ServerError::TlsKey {
         path: paths.key.clone(),
         message: e.to_string(),
@@ -227,97 +303,4 @@ fn tls_acceptor(paths: &TlsPaths) -> Result<TlsAcceptor, ServerError> {
         .map_err(config_error)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-    app: axum::Router,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stopped(&mut shutdown) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(connection(stream, peer, tls.clone(), app.clone(), shutdown.clone()));
-                }
-                Err(e) => {
-                    // Usually out of file descriptors: back off instead of spinning.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    tracing::info!(
-        connections = connections.len(),
-        "shutting down: finishing in-flight requests"
-    );
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
-        connections.abort_all();
-    }
-}
-
-async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    tls: Option<TlsAcceptor>,
-    app: axum::Router,
-    shutdown: watch::Receiver<bool>,
-) {
-    let _ = stream.set_nodelay(true);
-    match tls {
-        Some(acceptor) => {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => serve(TokioIo::new(stream), peer, app, shutdown).await,
-                Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-            }
-        }
-        None => serve(TokioIo::new(stream), peer, app, shutdown).await,
-    }
-}
-
-async fn serve<I>(io: I, peer: SocketAddr, app: axum::Router, mut shutdown: watch::Receiver<bool>)
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30));
-    builder.http2().timer(TokioTimer::new());
-    // Every request learns its TCP peer, for the client address and allow lists.
-    let service =
-        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(PeerAddr(peer));
-            tower_service::Service::call(&mut app.clone(), request)
-        });
-    let conn = builder.serve_connection(io, service);
-    tokio::pin!(conn);
-    let result = tokio::select! {
-        result = conn.as_mut() => result,
-        _ = stopped(&mut shutdown) => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(%peer, "connection ended with an error: {e}");
-    }
-}
-
-/// Resolves once shutdown was requested (or the server handle is gone).
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
 }

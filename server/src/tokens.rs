@@ -42,6 +42,8 @@ pub enum TokenError {
     UnknownId(String),
     #[error("the system random number generator failed")]
     Random,
+    #[error("{0}")]
+    Insecure(String),
 }
 
 /// One token as stored (and listed): everything but the token itself.

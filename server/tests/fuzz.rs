@@ -47,12 +47,19 @@ fn label_text(max: usize) -> impl Strategy<Value = String> {
 
 fn series() -> impl Strategy<Value = TimeSeries> {
     (
+        // Mostly a metric name first, as real series have, so valid requests are common.
+        proptest::option::weighted(
+            0.9,
+            proptest::string::string_regex("[a-z_:][a-z0-9_:]{0,10}").unwrap(),
+        ),
         proptest::collection::vec((label_text(12), label_text(12)), 0..8),
         proptest::collection::vec((any::<f64>(), (NOW_MS - 86_400_000)..=NOW_MS), 0..4),
     )
-        .prop_map(|(labels, samples)| TimeSeries {
-            labels: labels
+        .prop_map(|(metric, labels, samples)| TimeSeries {
+            labels: metric
+                .map(|m| ("__name__".to_owned(), m))
                 .into_iter()
+                .chain(labels)
                 .map(|(name, value)| Label { name, value })
                 .collect(),
             samples: samples
@@ -69,13 +76,45 @@ fn write_request() -> impl Strategy<Value = WriteRequest> {
     })
 }
 
+/// A label name of the Prometheus data model (`[a-zA-Z_][a-zA-Z0-9_]*`), not a case variant
+/// of a tenant label.
+fn valid_label_name(name: &str) -> bool {
+    let reserved = ["tenant", "vm_account_id", "vm_project_id"]
+        .iter()
+        .any(|r| name.eq_ignore_ascii_case(r) && name != *r);
+    !reserved
+        && name
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit()))
+}
+
+/// A metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`), the last `__name__` of the series.
+fn valid_metric(series: &TimeSeries) -> bool {
+    series
+        .labels
+        .iter()
+        .rfind(|l| l.name == "__name__")
+        .is_some_and(|l| {
+            !l.value.is_empty()
+                && l.value.bytes().enumerate().all(|(i, b)| {
+                    b.is_ascii_alphabetic()
+                        || b == b'_'
+                        || b == b':'
+                        || (i > 0 && b.is_ascii_digit())
+                })
+        })
+}
+
 /// Whether a request satisfies `limits` (what the scanner must decide).
 fn within(request: &WriteRequest, limits: &Limits) -> bool {
     request.timeseries.len() <= limits.max_series_per_request
         && request.timeseries.iter().all(|s| {
             s.labels.len() <= limits.max_labels_per_series
+                && valid_metric(s)
                 && s.labels.iter().all(|l| {
                     !l.name.is_empty()
+                        && valid_label_name(&l.name)
                         && l.name.len() <= limits.max_label_name_len
                         && l.value.len() <= limits.max_label_value_len
                 })
@@ -111,7 +150,8 @@ proptest! {
         };
         let result = validate(&body, encoding, &limits, NOW_MS);
         if within(&request, &limits) {
-            let Validated { decoded, summary, watched } = result.expect("a valid request is accepted");
+            let Validated { decoded, summary, watched, hashes } = result.expect("a valid request is accepted");
+            prop_assert_eq!(hashes.len(), request.timeseries.len(), "one label hash per series");
             // The series marked for liveness tracking are exactly those with a watched name,
             // and each range decodes to its series.
             // (The scanner takes the last `__name__` when a series repeats it.)
@@ -130,7 +170,7 @@ proptest! {
             let tenant = request.timeseries.iter().flat_map(|s| &s.labels).any(|l| l.name == "tenant");
             prop_assert_eq!(summary.tenant_label, tenant);
         } else {
-            let e = result.expect_err("an empty label name is refused");
+            let e = result.expect_err("a name outside the data model is refused");
             prop_assert_eq!(e.class(), Class::BadData);
         }
     }
@@ -157,8 +197,12 @@ proptest! {
             prop_assert_eq!(e.class(), Class::BadData);
             let message = e.to_string();
             prop_assert!(
-                message.contains("limits.") || message.contains("empty label name"),
-                "a refusal names its limit: {}", message
+                message.contains("limits.")
+                    || message.contains("empty label name")
+                    || message.contains("Prometheus data model")
+                    || message.contains("no metric name")
+                    || message.contains("the tenant labels"),
+                "a refusal names its limit or the rule broken: {}", message
             );
         }
     }

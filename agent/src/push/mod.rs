@@ -164,6 +164,12 @@ pub fn classify(status: StatusCode, detail: String, retry_after: Option<Duration
         200..=299 => SendOutcome::Accepted,
         401 | 403 => SendOutcome::AuthFailed(format!("{status}: {detail}")),
         413 => SendOutcome::TooLarge,
+        // The body did not reach the server in time: the data is fine, send it again.
+        408 => SendOutcome::Retry {
+            reason: "server_error",
+            detail: format!("{status}: {detail}"),
+            after: retry_after,
+        },
         429 => SendOutcome::Retry {
             reason: "throttled",
             detail: format!("{status}: {detail}"),

@@ -3,9 +3,11 @@
 //! the status semantics of DESIGN.md and `proto/peeper/v1/ingest.proto`.
 
 use crate::auth::AuthError;
+use crate::body::BodyError;
 use crate::forward::ForwardError;
 use crate::ratelimit::RateError;
 use crate::scan::ScanError;
+use crate::series_limit::SeriesLimitError;
 use crate::store::StoreError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +15,8 @@ use peeper_proto::codec::CodecError;
 
 /// Seconds a sender should wait before retrying when the store is unavailable.
 pub const RETRY_AFTER_SECS: u32 = 5;
+/// Seconds to wait after the per-tenant series limit refused a batch.
+pub const SERIES_RETRY_AFTER_SECS: u32 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -29,6 +33,10 @@ pub enum IngestError {
     DecodedTooLarge { declared: u64, limit: usize },
     #[error("cannot read the request body: {0}")]
     BodyRead(String),
+    #[error("{0}")]
+    Body(#[from] BodyError),
+    #[error("{0}")]
+    SeriesLimit(#[from] SeriesLimitError),
     #[error("{0}")]
     UnsupportedEncoding(CodecError),
     #[error("{0}")]
@@ -60,6 +68,8 @@ pub enum Class {
     Throttled(u32),
     /// Retry after the given seconds (503 / UNAVAILABLE).
     Unavailable(u32),
+    /// The body did not arrive in time: retry (408 / DEADLINE_EXCEEDED).
+    Timeout,
 }
 
 impl Class {
@@ -72,6 +82,7 @@ impl Class {
             Class::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Class::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Class::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Class::Timeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -83,6 +94,7 @@ impl Class {
             Class::TooLarge => tonic::Code::OutOfRange,
             Class::Throttled(_) => tonic::Code::ResourceExhausted,
             Class::Unavailable(_) => tonic::Code::Unavailable,
+            Class::Timeout => tonic::Code::DeadlineExceeded,
         }
     }
 
@@ -114,6 +126,11 @@ impl IngestError {
                 retry_after_secs, ..
             }) => Class::Throttled(*retry_after_secs),
             IngestError::ShuttingDown => Class::Unavailable(1),
+            IngestError::Body(BodyError::Read(_)) => Class::BadData,
+            IngestError::Body(BodyError::Timeout(_)) => Class::Timeout,
+            IngestError::Body(BodyError::ServerBusy { .. }) => Class::Unavailable(RETRY_AFTER_SECS),
+            IngestError::Body(BodyError::TokenBusy { .. }) => Class::Throttled(1),
+            IngestError::SeriesLimit(_) => Class::Throttled(SERIES_RETRY_AFTER_SECS),
             IngestError::Forward(e) => match e {
                 ForwardError::Decode(_) | ForwardError::Rejected { .. } => Class::BadData,
                 ForwardError::TooLarge { .. } => Class::TooLarge,
@@ -156,6 +173,11 @@ impl IngestError {
             IngestError::Decompress(_) => "malformed",
             IngestError::Scan(e) => e.reason(),
             IngestError::RateLimited(_) => "rate_limited",
+            IngestError::Body(BodyError::Read(_)) => "body_read",
+            IngestError::Body(BodyError::Timeout(_)) => "body_timeout",
+            IngestError::Body(BodyError::ServerBusy { .. }) => "server_busy",
+            IngestError::Body(BodyError::TokenBusy { .. }) => "token_busy",
+            IngestError::SeriesLimit(_) => "series_limit",
             IngestError::Forward(ForwardError::Decode(_)) => "malformed",
             IngestError::Forward(_) | IngestError::ShuttingDown => return None,
         })

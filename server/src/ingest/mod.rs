@@ -6,6 +6,7 @@
 //! maps failures to HTTP statuses and gRPC codes.
 
 mod error;
+mod gate;
 mod grpc;
 mod http;
 mod pipeline;
@@ -15,11 +16,14 @@ pub use grpc::GrpcIngest;
 pub use pipeline::{Caller, PeerAddr, Validated, validate};
 
 use crate::auth::TokenCache;
+use crate::body::BodyBudget;
 use crate::config::{ForwardMode, Limits};
 use crate::forward::Forwarder;
 use crate::liveness::Liveness;
 use crate::metrics::Metrics;
 use crate::net::TrustedProxies;
+use crate::sampling::PerAddress;
+use crate::series_limit::SeriesLimiter;
 use crate::store::StoreUrl;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -48,6 +52,14 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// Becomes `true` when the server shuts down: gRPC streams end cleanly.
     pub shutdown: watch::Receiver<bool>,
+    /// Request-body bytes in flight, server-wide and per token.
+    pub budget: Arc<BodyBudget>,
+    /// Distinct series per tenant (`limits.max_series_per_tenant`).
+    pub series: SeriesLimiter,
+    /// Decompression and scanning of large bodies run on the blocking pool, this many at once.
+    pub decode_slots: Arc<tokio::sync::Semaphore>,
+    /// Refusals are logged once per client address per interval.
+    pub refusals: PerAddress,
 }
 
 /// The router of all routes, gRPC included.
@@ -57,7 +69,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/v1/write", post(http::write))
         .route("/health", get(|| async { "ok" }))
-        .route_service("/peeper.v1.Ingest/{*rest}", grpc)
+        .route_service(
+            "/peeper.v1.Ingest/{*rest}",
+            gate::GrpcGate::new(grpc, Arc::clone(&state)),
+        )
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }

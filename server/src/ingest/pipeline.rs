@@ -7,7 +7,7 @@ use super::AppState;
 use super::error::IngestError;
 use crate::auth::Credential;
 use crate::config::Limits;
-use crate::forward;
+use crate::forward::{self, ForwardError};
 use crate::metrics::{KindLabels, TenantLabels};
 use crate::scan::{self, Summary};
 use bytes::Bytes;
@@ -25,6 +25,8 @@ pub struct Validated {
     pub decoded: Vec<u8>,
     pub summary: Summary,
     pub watched: Vec<Range<usize>>,
+    /// Each series' label hash, when `limits.max_series_per_tenant` is on.
+    pub hashes: Vec<u64>,
 }
 
 /// Checks one compressed remote-write body against `limits` without forwarding it: the
@@ -57,13 +59,34 @@ pub fn validate(
             }
             other => IngestError::Decompress(other),
         })?;
-    let mut watched = Vec::new();
-    let summary = scan::scan_watching(&decoded, limits, now_ms, &names::WATCHED, &mut watched)?;
+    let mut out = scan::ScanOutput {
+        watched: Vec::new(),
+        hashes: (limits.max_series_per_tenant > 0).then(Vec::new),
+    };
+    let summary = scan::scan_into(&decoded, limits, now_ms, &names::WATCHED, &mut out)?;
     Ok(Validated {
         decoded,
         summary,
-        watched,
+        watched: out.watched,
+        hashes: out.hashes.unwrap_or_default(),
     })
+}
+
+/// Bodies that decode to at most this are checked on the async worker (a few hundred
+/// microseconds); larger ones on the blocking pool.
+const INLINE_DECODE_BYTES: usize = 256 * 1024;
+
+/// Samples charged to a token for a batch refused after work was spent on it: about one
+/// sample per 16 bytes decompressed, so a stream of decompression bombs runs into the token's
+/// rate limit and is then refused before any work.
+fn refused_work(error: &IngestError, encoding: Encoding, body_len: usize) -> u64 {
+    let decoded = match error {
+        // Snappy's is refused from its header, before any work; zstd's after decompressing.
+        IngestError::DecodedTooLarge { limit, .. } if encoding == Encoding::Zstd => *limit,
+        IngestError::Decompress(_) | IngestError::Scan(_) => body_len.saturating_mul(4),
+        _ => 0,
+    };
+    (decoded / 16) as u64
 }
 
 /// The TCP peer of a request, set on every request by the listener.
@@ -129,19 +152,28 @@ impl AppState {
         original: Bytes,
         encoding: Encoding,
     ) -> Result<Summary, IngestError> {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        // An empty body is an empty WriteRequest: nothing to store.
+        if original.is_empty() {
+            return Ok(Summary::default());
+        }
+        let credential = &caller.credential;
+        // A token that owes (over its rate, or charged for refused work) is refused before
+        // any work is spent on it.
+        credential.limiter.check_debt()?;
         let Validated {
             decoded,
             summary,
             watched,
-        } = validate(&original, encoding, &self.limits, now_ms)?;
+            hashes,
+        } = self.validate(&original, encoding).await.inspect_err(|e| {
+            credential
+                .limiter
+                .charge(refused_work(e, encoding, original.len()));
+        })?;
         if summary.series == 0 {
             return Ok(summary);
         }
-        let credential = &caller.credential;
+        self.series.admit(&credential.tenant, &hashes)?;
         credential.limiter.take(summary.samples as u64)?;
         let url = self
             .store
@@ -166,7 +198,13 @@ impl AppState {
         self.metrics
             .forward_duration
             .observe(started.elapsed().as_secs_f64());
-        result?;
+        if let Err(e) = result {
+            // Not stored, so not spent: the batch comes again. Bad data stays charged.
+            if !matches!(e, ForwardError::Rejected { .. } | ForwardError::Decode(_)) {
+                credential.limiter.refund(summary.samples as u64);
+            }
+            return Err(e.into());
+        }
         self.liveness.record(observed);
         let tenant = TenantLabels {
             tenant: credential.tenant.to_string(),
@@ -181,6 +219,34 @@ impl AppState {
             .inc_by(summary.series as u64);
         tracing::trace!(client = %caller.client, token = %credential.id, samples = summary.samples, "batch accepted");
         Ok(summary)
+    }
+
+    /// [`validate`], on the blocking pool (a few at a time) when the body is large or its
+    /// decoded size unknown, so decompressing a bomb never stalls the async workers that
+    /// answer other agents.
+    async fn validate(
+        &self,
+        original: &Bytes,
+        encoding: Encoding,
+    ) -> Result<Validated, IngestError> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let small = encoding == Encoding::Snappy
+            && codec::snappy_declared_len(original).is_ok_and(|n| n <= INLINE_DECODE_BYTES);
+        if small {
+            return validate(original, encoding, &self.limits, now_ms);
+        }
+        let _slot = self
+            .decode_slots
+            .acquire()
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?;
+        let (body, limits) = (original.clone(), self.limits);
+        tokio::task::spawn_blocking(move || validate(&body, encoding, &limits, now_ms))
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?
     }
 
     /// Counts a refusal and logs it with the client's address (and token id, never the

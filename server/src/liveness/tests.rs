@@ -62,16 +62,16 @@ fn batch() -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
         metadata: vec![],
     };
     let body = request.encode_to_vec();
-    let mut watched = Vec::new();
-    crate::scan::scan_watching(
+    let mut out = crate::scan::ScanOutput::default();
+    crate::scan::scan_into(
         &body,
         &crate::config::Limits::default(),
         1_700_000_000_000,
         &peeper_proto::names::WATCHED,
-        &mut watched,
+        &mut out,
     )
     .unwrap();
-    (body, watched)
+    (body, out.watched)
 }
 
 #[test]

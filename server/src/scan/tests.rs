@@ -285,3 +285,83 @@ fn random_mutations_never_panic_and_agree_with_prost_on_structure() {
         "some mutations (e.g. in sample values) stay valid"
     );
 }
+
+#[test]
+fn names_outside_the_data_model_are_refused_naming_them() {
+    let cases: Vec<(TimeSeries, &str, &str)> = vec![
+        (
+            series("up", &[("bad-name", "1")], 1),
+            "\"bad-name\"",
+            "invalid_label_name",
+        ),
+        (
+            series("up", &[("1abc", "1")], 1),
+            "\"1abc\"",
+            "invalid_label_name",
+        ),
+        (
+            series("up", &[("Tenant", "evil")], 1),
+            "\"Tenant\"",
+            "invalid_label_name",
+        ),
+        (
+            series("up", &[("VM_ACCOUNT_ID", "1")], 1),
+            "\"VM_ACCOUNT_ID\"",
+            "invalid_label_name",
+        ),
+        (
+            series("9lives", &[], 1),
+            "\"9lives\"",
+            "invalid_metric_name",
+        ),
+        (
+            series("", &[("job", "x")], 1),
+            "\"\"",
+            "invalid_metric_name",
+        ),
+        (
+            TimeSeries {
+                labels: series("up", &[("job", "x")], 1).labels[1..].to_vec(),
+                samples: vec![],
+            },
+            "no metric name",
+            "invalid_metric_name",
+        ),
+    ];
+    for (s, named, reason) in cases {
+        let err = scan(&body(vec![s]), &Limits::default(), NOW_MS).unwrap_err();
+        assert!(err.to_string().contains(named), "{err}");
+        assert_eq!(err.reason(), reason, "{err}");
+    }
+    // Valid names of every kind pass; `tenant` itself is the server's to overwrite.
+    let ok = series(
+        "node:cpu_seconds:rate5m",
+        &[("_x", "1"), ("A9_b", "2"), ("tenant", "t")],
+        1,
+    );
+    scan(&body(vec![ok]), &Limits::default(), NOW_MS).unwrap();
+}
+
+#[test]
+fn series_hashes_follow_labels_not_samples() {
+    let hashes = |series: Vec<TimeSeries>| {
+        let mut out = ScanOutput {
+            watched: Vec::new(),
+            hashes: Some(Vec::new()),
+        };
+        scan_into(&body(series), &Limits::default(), NOW_MS, &[], &mut out).unwrap();
+        out.hashes.unwrap()
+    };
+    let a = hashes(vec![
+        series("up", &[("job", "a")], 1),
+        series("up", &[("job", "b")], 3),
+    ]);
+    let again = hashes(vec![
+        series("up", &[("job", "a")], 5),
+        series("up", &[("job", "b")], 1),
+    ]);
+    assert_eq!(a, again, "the same labels, other samples");
+    assert_ne!(a[0], a[1]);
+    let shifted = hashes(vec![series("up", &[("jo", "ba")], 1)]);
+    assert_ne!(a[0], shifted[0]);
+}
