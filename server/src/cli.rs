@@ -88,6 +88,15 @@ pub struct Cli {
         global = true
     )]
     pub check_patience: Option<String>,
+    /// How often VictoriaMetrics is asked to flush fresh samples to disk while batches
+    /// arrive, shortening what a store crash can lose [default: 1s; 0 = never].
+    #[arg(
+        long,
+        env = "PEEPER_STORE_FLUSH_INTERVAL",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub store_flush_interval: Option<String>,
     /// How often liveness state is synced with the store [default: 15s].
     #[arg(
         long,
@@ -228,6 +237,7 @@ impl Cli {
         Overrides {
             listen: self.listen.clone(),
             metrics_listen: self.metrics_listen.clone(),
+            store_flush_interval: self.store_flush_interval.clone(),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
             plaintext: self.plaintext,

@@ -17,6 +17,8 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:8480";
 /// Default address of the server's own `/metrics` (`--metrics-listen`): loopback only, since
 /// it names tenants and their volumes.
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9480";
+/// Default interval of the store flushes (`--store-flush-interval`).
+pub const DEFAULT_STORE_FLUSH: Duration = Duration::from_secs(1);
 /// Default store URL (`--remote-write-url`): a single-node VictoriaMetrics on this host.
 pub const DEFAULT_REMOTE_WRITE_URL: &str = "http://127.0.0.1:8428/api/v1/write";
 /// Default data directory (`--data-dir`), where `tokens.json` lives.
@@ -260,6 +262,9 @@ pub struct FileConfig {
     pub tenants: Option<BTreeMap<String, TenantConfig>>,
     /// Agents and checks that fall silent (`[liveness]`).
     pub liveness: Option<LivenessFile>,
+    /// How often to ask VictoriaMetrics to flush fresh samples to disk while batches arrive
+    /// (default `1s`; `0` = never).
+    pub store_flush_interval: Option<String>,
 }
 
 impl FileConfig {
@@ -293,6 +298,7 @@ pub struct Overrides {
     pub trusted_proxies: Vec<String>,
     /// The `[liveness]` flags and env twins.
     pub liveness: LivenessOverrides,
+    pub store_flush_interval: Option<String>,
 }
 
 /// The PEM files of the HTTPS listener.
@@ -381,6 +387,8 @@ pub struct ServerConfig {
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) liveness: LivenessConfig,
     pub(crate) metrics_listen: SocketAddr,
+    /// `None`: never ask the store to flush.
+    pub(crate) store_flush: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -402,6 +410,7 @@ impl ServerConfig {
             store,
             // Embedded (tests): any free loopback port, see `RunningServer::metrics_addr`.
             metrics_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store_flush: Some(DEFAULT_STORE_FLUSH),
         })
     }
 
@@ -425,6 +434,20 @@ impl ServerConfig {
             setting: "metrics_listen",
             value: metrics_text,
         })?;
+        let store_flush = match over
+            .store_flush_interval
+            .clone()
+            .or(file.store_flush_interval.clone())
+        {
+            None => Some(DEFAULT_STORE_FLUSH),
+            Some(text) => {
+                let every = peeper_proto::duration::parse(&text).ok_or(ConfigError::Duration {
+                    setting: "store_flush_interval (--store-flush-interval, PEEPER_STORE_FLUSH_INTERVAL)",
+                    value: text,
+                })?;
+                (!every.is_zero()).then_some(every)
+            }
+        };
         let config = Self::try_new(ServerSettings::merge(over, file)?)?
             .with_tenants(tenants.clone())?
             .with_trusted_proxies(proxies);
@@ -434,9 +457,11 @@ impl ServerConfig {
             &config.store,
             &tenants,
         )?;
-        Ok(config
+        let mut config = config
             .with_liveness(liveness)
-            .with_metrics_listen(metrics_listen))
+            .with_metrics_listen(metrics_listen);
+        config.store_flush = store_flush;
+        Ok(config)
     }
 
     /// Where the server's own `/metrics` is served (plain HTTP, apart from the ingest port).
@@ -492,6 +517,10 @@ impl ServerConfig {
     }
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+    /// How often the store is asked to flush while batches arrive; `None`: never.
+    pub fn store_flush(&self) -> Option<Duration> {
+        self.store_flush
     }
     pub fn metrics_listen(&self) -> SocketAddr {
         self.metrics_listen

@@ -41,6 +41,7 @@ pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod devcert;
+pub mod flush;
 pub mod forward;
 pub mod ingest;
 pub mod listener;

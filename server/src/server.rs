@@ -7,6 +7,7 @@ use crate::auth::TokenCache;
 use crate::body::BodyBudget;
 use crate::config::{ServerConfig, TlsPaths};
 use crate::conn::{self, Connections};
+use crate::flush;
 use crate::forward::{ForwardError, Forwarder};
 use crate::ingest::{self, AppState};
 use crate::listener::{self, stopped};
@@ -122,6 +123,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         Arc::clone(&metrics),
         &watch_rx,
     );
+    if let (Some(every), Some(url)) = (config.store_flush(), flush::flush_url(config.store())) {
+        let dirty = Arc::clone(&state.stored);
+        tokio::spawn(flush::run(url, every, dirty, watch_rx.clone()));
+    }
     let metrics_addr = serve_metrics(
         config.metrics_listen(),
         ingest::metrics_router(Arc::clone(&state)),
@@ -183,6 +188,7 @@ fn app_state(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         )),
         refusals: PerAddress::new(REFUSAL_LOG_EVERY),
+        stored: Arc::default(),
     })
 }
 

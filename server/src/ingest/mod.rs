@@ -60,6 +60,8 @@ pub struct AppState {
     pub decode_slots: Arc<tokio::sync::Semaphore>,
     /// Refusals are logged once per client address per interval.
     pub refusals: PerAddress,
+    /// Set when a batch reached the store, for the store flushes.
+    pub stored: Arc<crate::flush::Dirty>,
 }
 
 /// The router of all routes, gRPC included.

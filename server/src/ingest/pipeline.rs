@@ -206,6 +206,7 @@ impl AppState {
             return Err(e.into());
         }
         self.liveness.record(observed);
+        self.stored.mark();
         let tenant = TenantLabels {
             tenant: credential.tenant.to_string(),
         };
@@ -267,12 +268,20 @@ impl AppState {
                 .inc();
         }
         let token = caller.map_or("-", |c| c.credential.id.as_str());
+        // Every refusal is counted; a client gets at most one log line per interval.
+        let Some(unsaid) = self.refusals.allow(client) else {
+            return e;
+        };
         match e.class() {
             super::Class::Forbidden | super::Class::Unavailable(_) => {
-                tracing::warn!(%client, token, "write refused: {e}")
+                tracing::warn!(%client, token, more_since_last_line = unsaid, "write refused: {e}")
             }
-            super::Class::Unauthenticated => tracing::info!(%client, "write refused: {e}"),
-            _ => tracing::debug!(%client, token, "write refused: {e}"),
+            super::Class::Unauthenticated => {
+                tracing::info!(%client, more_since_last_line = unsaid, "write refused: {e}")
+            }
+            _ => {
+                tracing::debug!(%client, token, more_since_last_line = unsaid, "write refused: {e}")
+            }
         }
         e
     }

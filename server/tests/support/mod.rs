@@ -5,6 +5,7 @@
 
 pub mod alerting;
 pub mod haproxy;
+pub mod legit;
 pub mod server;
 
 use std::io::{Read, Write};
@@ -152,6 +153,14 @@ impl VictoriaMetrics {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGKILLs the process (what it held in memory is lost), keeping its data.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct ServerProcess {
     child: Option<Child>,
     binary: PathBuf,
+    /// Run under `prlimit --nofile=N:N` (a service's open-file limit).
+    pub nofile: Option<u64>,
     pub addr: SocketAddr,
     /// The server's own `/metrics` (plain HTTP).
     pub metrics_addr: SocketAddr,
@@ -26,6 +28,7 @@ impl ServerProcess {
         let mut server = ServerProcess {
             child: None,
             binary: binary.to_owned(),
+            nofile: None,
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             data_dir: data_dir.to_owned(),
@@ -37,6 +40,47 @@ impl ServerProcess {
         server
     }
 
+    /// Like [`Self::start`], under an open-file limit of `nofile` (soft and hard).
+    pub fn start_limited(
+        binary: &Path,
+        data_dir: &Path,
+        vm_url: &str,
+        args: &[&str],
+        log: &Path,
+        nofile: u64,
+    ) -> Self {
+        let mut server = ServerProcess {
+            child: None,
+            binary: binary.to_owned(),
+            nofile: Some(nofile),
+            addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            data_dir: data_dir.to_owned(),
+            vm_url: vm_url.to_owned(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            log: log.to_owned(),
+        };
+        server.spawn();
+        server
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Resident memory of the process, in bytes.
+    pub fn rss_bytes(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid().unwrap())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kb * 1024
+    }
+
     /// Starts the process again (after [`Self::sigkill`]) on the same port and data dir.
     pub fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new()
@@ -44,9 +88,21 @@ impl ServerProcess {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(&self.binary)
+        let mut command = match self.nofile {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}"))
+                    .arg("--")
+                    .arg(&self.binary);
+                c
+            }
+            None => Command::new(&self.binary),
+        };
+        if !self.args.iter().any(|a| a == "--tls-cert") {
+            command.arg("--plaintext");
+        }
+        let child = command
             .env_remove("PEEPER_CONFIG")
-            .arg("--plaintext")
             .args(["--listen", &self.addr.to_string()])
             .args(["--remote-write-url", &self.vm_url])
             .arg("--data-dir")
@@ -58,9 +114,10 @@ impl ServerProcess {
             .spawn()
             .expect("start peeper-server");
         self.child = Some(child);
-        let addr = self.addr.to_string();
-        wait_until("peeper-server /health", Duration::from_secs(20), || {
-            matches!(http_get(&addr, "/health"), Ok((200, _)))
+        // The metrics listener answers once the ingest listener is bound (TLS or not).
+        let metrics = self.metrics_addr.to_string();
+        wait_until("peeper-server's /metrics", Duration::from_secs(20), || {
+            matches!(http_get(&metrics, "/metrics"), Ok((200, _)))
         });
     }
 
