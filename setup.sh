@@ -62,6 +62,9 @@ load_settings() {
   TENANT=${PEEPER_TENANT:-default}
   INTERVAL=${PEEPER_INTERVAL:-15s}
   EVAL_INTERVAL=${PEEPER_ALERT_EVAL_INTERVAL:-15s}
+  # Where a Grafana on this host reads provisioning and dashboards (Debian's grafana package).
+  GRAFANA_PROVISIONING=${PEEPER_GRAFANA_PROVISIONING_DIR:-/etc/grafana/provisioning}
+  GRAFANA_DASHBOARDS=${PEEPER_GRAFANA_DASHBOARDS_DIR:-/var/lib/grafana/dashboards/peeper}
   # PEEPER_BIN_DIR: prebuilt binaries (the tests' build), instead of `cargo build --release`.
   BIN=${PEEPER_BIN_DIR:-$ROOT/target/release}
   VM_URL=http://127.0.0.1:$VM_PORT
@@ -141,13 +144,65 @@ render_alertmanager() {
     die "the alert receivers are not configured right (see the line above); nothing was started"
 }
 
-# VictoriaMetrics' scrape config with this host's loopback ports.
+# VictoriaMetrics' scrape config with this host's loopback ports; a job whose component
+# does not run here (no "native" address) is left out.
 render_scrape() {
-  sed -e "s|\"[^\"]*\"\]  # native: server|\"127.0.0.1:$SERVER_METRICS_PORT\"]|" \
-    -e "s|\"[^\"]*\"\]  # native: victoriametrics|\"127.0.0.1:$VM_PORT\"]|" \
-    -e "s|\"[^\"]*\"\]  # native: vmalert|\"127.0.0.1:$VMALERT_PORT\"]|" \
-    -e "s|\"[^\"]*\"\]  # native: alertmanager|\"127.0.0.1:$ALERTMANAGER_PORT\"]|" \
-    compose/victoriametrics/scrape.yml >"$RUN_DIR/scrape.yml"
+  awk -v server="127.0.0.1:$SERVER_METRICS_PORT" -v victoriametrics="127.0.0.1:$VM_PORT" \
+    -v vmalert="127.0.0.1:$VMALERT_PORT" -v alertmanager="127.0.0.1:$ALERTMANAGER_PORT" '
+    function flush() { if (job != "" && keep) printf "%s", job; job = "" }
+    /^  - job_name:/ { flush(); job = $0 "\n"; keep = 0; next }
+    job != "" && /# native: / {
+      name = $NF
+      addr = (name == "server") ? server : (name == "victoriametrics") ? victoriametrics : \
+        (name == "vmalert") ? vmalert : (name == "alertmanager") ? alertmanager : ""
+      if (addr != "") { keep = 1; sub(/\["[^"]*"\].*/, "[\"" addr "\"]") }
+      job = job $0 "\n"; next
+    }
+    job != "" { job = job $0 "\n"; next }
+    { print }
+    END { flush() }' compose/victoriametrics/scrape.yml >"$RUN_DIR/scrape.yml"
+}
+
+# Grafana's provisioning (datasources with this host's addresses, the dashboard provider) and
+# the dashboards, where a Grafana installed on this host reads them. Every file written is
+# listed in run/grafana-files, so -u removes exactly those.
+install_grafana_files() {
+  local list=$RUN_DIR/grafana-files file
+  if ! mkdir -p "$GRAFANA_PROVISIONING/datasources" "$GRAFANA_PROVISIONING/dashboards" "$GRAFANA_DASHBOARDS" 2>/dev/null; then
+    say "not installing Grafana files: cannot write $GRAFANA_PROVISIONING (run as root)"
+    return
+  fi
+  sed -e "s|http://[^ ]*  # native: victoriametrics|$VM_URL|" \
+    -e "s|http://[^ ]*  # native: alertmanager|$ALERTMANAGER_URL|" \
+    compose/grafana/provisioning/datasources/peeper.yml >"$GRAFANA_PROVISIONING/datasources/peeper.yml"
+  sed -e "s|path: .*|path: $GRAFANA_DASHBOARDS|" \
+    compose/grafana/provisioning/dashboards/peeper.yml >"$GRAFANA_PROVISIONING/dashboards/peeper.yml"
+  {
+    echo "$GRAFANA_PROVISIONING/datasources/peeper.yml"
+    echo "$GRAFANA_PROVISIONING/dashboards/peeper.yml"
+    for file in compose/grafana/dashboards/*.json; do
+      cp "$file" "$GRAFANA_DASHBOARDS/"
+      echo "$GRAFANA_DASHBOARDS/$(basename "$file")"
+    done
+  } >"$list"
+  say "Grafana provisioning in $GRAFANA_PROVISIONING, dashboards in $GRAFANA_DASHBOARDS"
+}
+
+remove_grafana_files() {
+  local list=$RUN_DIR/grafana-files file
+  [ -f "$list" ] || return 0
+  while IFS= read -r file; do rm -f "$file"; done <"$list"
+  rmdir "$GRAFANA_DASHBOARDS" 2>/dev/null || true
+  say "removed Peeper's Grafana files"
+}
+
+grafana_line() {
+  if command -v grafana-server >/dev/null 2>&1 || [ -x /usr/sbin/grafana-server ]; then
+    echo "Grafana          http://$HOST:3000  (restart grafana-server to load the Peeper folder)"
+  else
+    echo "Grafana          not installed: install it from Grafana's APT repository (apt.grafana.com,"
+    echo "                 package grafana) or run the Compose stack; it finds the provisioning already"
+  fi
 }
 
 start_store() {
@@ -216,6 +271,7 @@ install_native() {
   start_store
   start_server_and_agent
   start_alerting
+  install_grafana_files
 
   say "waiting for the first samples in VictoriaMetrics"
   local query="node_memory_MemTotal_bytes{tenant=\"$TENANT\"}" i
@@ -229,6 +285,7 @@ Peeper is running.
   peeper-server    https://$HOST:$SERVER_PORT  (health: /health; its metrics: http://127.0.0.1:$SERVER_METRICS_PORT/metrics)
   vmalert          http://127.0.0.1:$VMALERT_PORT/api/v1/alerts
   Alertmanager     $ALERTMANAGER_URL  (receivers: $(receivers_line))
+  $(grafana_line)
   try:             curl -s $VM_URL/api/v1/query --data-urlencode 'query=$query'
   test an alert:   ./setup.sh --test-alert
   status / stop:   ./setup.sh -s   /   ./setup.sh -u
@@ -310,6 +367,7 @@ status() {
 uninstall() {
   local i
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop "${COMPONENTS[$i]}"; done
+  remove_grafana_files
   rm -rf "$RUN_DIR"
   say "removed $RUN_DIR"
 }

@@ -180,6 +180,16 @@ impl AgentStats {
                 "Batches of unsent data held by the agent.",
             )
             .with(&[], load(&self.queue_batches)),
+            MetricFamily::gauge(
+                "peeper_agent_queue_oldest_batch_age_seconds",
+                "Age of the oldest batch still waiting to be sent (0 when none waits).",
+            )
+            .with(&[], load(&self.queue_oldest_age_ms) / 1000.0),
+            MetricFamily::counter(
+                "peeper_agent_queue_write_errors_total",
+                "Batches the disk queue failed to write (disk full or read-only); they wait in memory.",
+            )
+            .with(&[], load(&self.queue_write_errors)),
         ]
     }
 }

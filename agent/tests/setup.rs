@@ -87,6 +87,17 @@ fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
             ("PEEPER_LIVENESS_INTERVAL", "1s".to_owned()),
             ("PEEPER_ALERT_EVAL_INTERVAL", "2s".to_owned()),
             ("PEEPER_ALERT_GROUP_WAIT", "1s".to_owned()),
+            (
+                "PEEPER_GRAFANA_PROVISIONING_DIR",
+                dir.path()
+                    .join("grafana/provisioning")
+                    .display()
+                    .to_string(),
+            ),
+            (
+                "PEEPER_GRAFANA_DASHBOARDS_DIR",
+                dir.path().join("grafana/dashboards").display().to_string(),
+            ),
         ],
     );
     fill(
@@ -109,6 +120,25 @@ fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
         !log.contains("/vmui"),
         "the quickstart printed a URL that does not answer:\n{log}"
     );
+
+    // Grafana's provisioning, with this host's addresses, where a Grafana would read it.
+    let datasources = std::fs::read_to_string(
+        dir.path()
+            .join("grafana/provisioning/datasources/peeper.yml"),
+    )
+    .unwrap();
+    assert!(
+        datasources.contains("uid: peeper-vm") && datasources.contains("url: http://127.0.0.1:"),
+        "{datasources}"
+    );
+    assert!(
+        !datasources.contains("peeper-metrics:8428"),
+        "{datasources}"
+    );
+    let dashboards = std::fs::read_dir(dir.path().join("grafana/dashboards"))
+        .unwrap()
+        .count();
+    assert!(dashboards >= 8, "{dashboards} dashboards installed");
 
     let test = setup(&repo, &["--test-alert"]);
     assert!(test.status.success(), "--test-alert:\n{}", text(&test));
@@ -155,6 +185,15 @@ fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
     let removed = setup(&repo, &["-u"]);
     assert!(removed.status.success(), "{}", text(&removed));
     assert!(!repo.join("run").exists());
+    assert!(
+        !dir.path().join("grafana/dashboards").exists(),
+        "-u removes the dashboards it installed"
+    );
+    assert!(
+        !dir.path()
+            .join("grafana/provisioning/datasources/peeper.yml")
+            .exists()
+    );
     let left = Command::new("pgrep")
         .arg("-f")
         .arg(repo.join("run"))

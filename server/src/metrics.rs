@@ -45,6 +45,44 @@ pub struct StateLabels {
     pub state: &'static str,
 }
 
+/// Every `reason` of `peeper_server_rejected_requests_total`, exposed at 0 from the start so
+/// dashboards and rules see a rate of 0 rather than no series.
+pub const REJECT_REASONS: [&str; 22] = [
+    "unauthenticated",
+    "forbidden_address",
+    "tenant_unmapped",
+    "body_too_large",
+    "decoded_too_large",
+    "body_read",
+    "body_timeout",
+    "server_busy",
+    "token_busy",
+    "unsupported_encoding",
+    "malformed",
+    "too_many_series",
+    "too_many_labels",
+    "label_name_too_long",
+    "label_value_too_long",
+    "empty_label_name",
+    "invalid_utf8",
+    "invalid_label_name",
+    "invalid_metric_name",
+    "sample_in_future",
+    "rate_limited",
+    "series_limit",
+];
+
+/// Every `kind` of `peeper_server_forward_errors_total`, exposed at 0 from the start.
+pub const FORWARD_ERROR_KINDS: [&str; 7] = [
+    "client",
+    "decode",
+    "rejected",
+    "throttled",
+    "unavailable",
+    "timeout",
+    "connect",
+];
+
 /// The counters and histograms the ingest path updates.
 #[derive(Debug)]
 pub struct Metrics {
@@ -157,6 +195,15 @@ impl Metrics {
             "Connections closed because they sent no request within the first-request or idle timeout",
             connections_closed_idle.clone(),
         );
+        for reason in REJECT_REASONS {
+            let _ = rejected.get_or_create(&ReasonLabels { reason });
+        }
+        for kind in FORWARD_ERROR_KINDS {
+            let _ = forward_errors.get_or_create(&KindLabels { kind });
+        }
+        for reason in ["max_connections", "max_connections_per_address"] {
+            let _ = connections_refused.get_or_create(&ReasonLabels { reason });
+        }
         Metrics {
             registry,
             connections_refused,

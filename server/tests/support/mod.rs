@@ -158,6 +158,15 @@ impl VictoriaMetrics {
         }
     }
 
+    /// Re-reads `-promscrape.config` (SIGHUP).
+    pub fn reload(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-HUP", &child.id().to_string()])
+                .status();
+        }
+    }
+
     /// SIGKILLs the process (what it held in memory is lost), keeping its data.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
