@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The one test command. As root it installs the Debian packages the tests run against;
 # the tests start those services themselves on free loopback ports in temporary dirs and
-# stop them when done. Then: rustfmt check, clippy, and every test in the workspace.
+# stop them when done. Then: rustfmt check, clippy, shellcheck, and every test in the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(victoria-metrics curl haproxy apache2 mariadb-server postgresql docker.io busybox-static
-  prometheus prometheus-alertmanager python3-aiosmtpd)
+  prometheus prometheus-alertmanager python3-aiosmtpd docker-compose shellcheck)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -40,5 +40,7 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> shellcheck"
+shellcheck -x setup.sh scripts/*.sh compose/server/*.sh
 echo "==> cargo test"
 cargo test --workspace --locked

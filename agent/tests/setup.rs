@@ -5,103 +5,27 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-use support::alerting::{TelegramFake, repo_root};
-use support::free_port;
-use support::stack::AGENT;
-
-/// What a user gets from a clone: the installer and the files it reads.
-fn copy_repo(to: &Path) {
-    for item in ["setup.sh", "compose", "env", "scripts", "certs"] {
-        let status = Command::new("cp")
-            .arg("-r")
-            .arg(repo_root().join(item))
-            .arg(to)
-            .status()
-            .unwrap();
-        assert!(status.success(), "copy {item}");
-    }
-    // Only the examples: a developer's own env files must not leak into the test.
-    for entry in std::fs::read_dir(to.join("env")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "example") {
-            std::fs::remove_file(path).unwrap();
-        }
-    }
-    for generated in ["crt", "ca", "dev"] {
-        let _ = std::fs::remove_dir_all(to.join("certs").join(generated));
-    }
-}
-
-fn setup(dir: &Path, args: &[&str]) -> Output {
-    let bin: PathBuf = Path::new(AGENT).parent().unwrap().to_owned();
-    Command::new(dir.join("setup.sh"))
-        .args(args)
-        .current_dir(dir)
-        .env("PEEPER_BIN_DIR", bin)
-        .env_remove("PEEPER_CONFIG")
-        .output()
-        .expect("run setup.sh")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// Fills in an example env file as a user does: `NAME=value` lines replace or follow.
-fn fill(path: &Path, values: &[(&str, String)]) {
-    let example = PathBuf::from(format!("{}.example", path.display()));
-    let mut out = std::fs::read_to_string(example).unwrap();
-    for (name, value) in values {
-        out.push_str(&format!("{name}={value}\n"));
-    }
-    std::fs::write(path, out).unwrap();
-}
+use support::alerting::TelegramFake;
+use support::installer::{Copy, files_under, must, refused, server_env, text};
 
 #[test]
 fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("peeper");
-    std::fs::create_dir(&repo).unwrap();
-    copy_repo(&repo);
+    let outside = dir.path().join("outside");
+    let repo = Copy::new(dir.path(), "peeper");
     let telegram = TelegramFake::start(dir.path(), "777:quickstart");
-    let port = |_: ()| free_port().to_string();
-    fill(
-        &repo.join("env/.env"),
-        &[
-            ("PEEPER_RUN_DIR", repo.join("run").display().to_string()),
-            ("PEEPER_VM_PORT", port(())),
-            ("PEEPER_SERVER_PORT", port(())),
-            ("PEEPER_SERVER_METRICS_PORT", port(())),
-            ("PEEPER_VMALERT_PORT", port(())),
-            ("PEEPER_ALERTMANAGER_PORT", port(())),
-            ("PEEPER_INSTANCE", "quickstart-host".to_owned()),
-            ("PEEPER_INTERVAL", "1s".to_owned()),
-            ("PEEPER_AGENT_SILENT_AFTER", "5s".to_owned()),
-            ("PEEPER_LIVENESS_INTERVAL", "1s".to_owned()),
-            ("PEEPER_ALERT_EVAL_INTERVAL", "2s".to_owned()),
-            ("PEEPER_ALERT_GROUP_WAIT", "1s".to_owned()),
-            (
-                "PEEPER_GRAFANA_PROVISIONING_DIR",
-                dir.path()
-                    .join("grafana/provisioning")
-                    .display()
-                    .to_string(),
-            ),
-            (
-                "PEEPER_GRAFANA_DASHBOARDS_DIR",
-                dir.path().join("grafana/dashboards").display().to_string(),
-            ),
-        ],
-    );
-    fill(
-        &repo.join("env/.env.telegram"),
+    let mut env = server_env(&outside);
+    env.extend([
+        ("PEEPER_INSTANCE", "quickstart-host".to_owned()),
+        ("PEEPER_AGENT_SILENT_AFTER", "5s".to_owned()),
+        ("PEEPER_LIVENESS_INTERVAL", "1s".to_owned()),
+        ("PEEPER_ALERT_EVAL_INTERVAL", "2s".to_owned()),
+        ("PEEPER_ALERT_GROUP_WAIT", "1s".to_owned()),
+    ]);
+    repo.fill(".env", &env);
+    repo.fill(
+        ".env.telegram",
         &[
             ("TELEGRAM_BOT_TOKEN", "777:quickstart".to_owned()),
             ("TELEGRAM_CHAT_ID", "-5555".to_owned()),
@@ -109,9 +33,7 @@ fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
         ],
     );
 
-    let installed = setup(&repo, &["-i", "--native", "--telegram"]);
-    let log = text(&installed);
-    assert!(installed.status.success(), "setup.sh -i failed:\n{log}");
+    let log = must(&repo, &["-i", "--native", "--telegram"]);
     assert!(
         log.contains("Peeper is running") && log.contains("receivers: Telegram"),
         "{log}"
@@ -122,11 +44,9 @@ fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
     );
 
     // Grafana's provisioning, with this host's addresses, where a Grafana would read it.
-    let datasources = std::fs::read_to_string(
-        dir.path()
-            .join("grafana/provisioning/datasources/peeper.yml"),
-    )
-    .unwrap();
+    let provisioning = outside.join("etc/grafana/provisioning");
+    let dashboards_dir = outside.join("var/lib/grafana/dashboards");
+    let datasources = std::fs::read_to_string(provisioning.join("datasources/peeper.yml")).unwrap();
     assert!(
         datasources.contains("uid: peeper-vm") && datasources.contains("url: http://127.0.0.1:"),
         "{datasources}"
@@ -135,18 +55,17 @@ fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
         !datasources.contains("peeper-metrics:8428"),
         "{datasources}"
     );
-    let dashboards = std::fs::read_dir(dir.path().join("grafana/dashboards"))
-        .unwrap()
-        .count();
+    let dashboards = std::fs::read_dir(&dashboards_dir).unwrap().count();
     assert!(dashboards >= 8, "{dashboards} dashboards installed");
 
-    let test = setup(&repo, &["--test-alert"]);
-    assert!(test.status.success(), "--test-alert:\n{}", text(&test));
-    assert!(text(&test).contains("delivered"), "{}", text(&test));
+    let test = must(&repo, &["--test-alert"]);
+    assert!(test.contains("delivered"), "{test}");
 
-    let pid = std::fs::read_to_string(repo.join("run/peeper-agent.pid")).unwrap();
-    let killed = Command::new("kill")
-        .args(["-9", pid.trim()])
+    // The supervised agent, whole group (the supervisor would restart a lone agent).
+    let groups = repo.process_groups();
+    let pid = std::fs::read_to_string(repo.path("run/peeper-agent.pid")).unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-9", "--", &format!("-{}", pid.trim())])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -169,71 +88,86 @@ fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
         std::thread::sleep(Duration::from_millis(500));
     }
 
-    let status = text(&setup(&repo, &["-s"]));
-    assert!(status.contains("peeper-agent: stopped"), "{status}");
+    let status = must(&repo, &["-s"]);
+    let state = |component: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(&format!("{component} ")))
+            .unwrap_or_else(|| panic!("{component} missing from -s:\n{status}"))
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(state("peeper-agent"), "STOPPED", "{status}");
     for component in [
         "victoria-metrics",
         "peeper-server",
+        "haproxy",
         "alertmanager",
         "vmalert",
     ] {
-        assert!(
-            status.contains(&format!("{component}: running")),
-            "{status}"
-        );
+        assert_eq!(state(component), "running", "{status}");
     }
-    let removed = setup(&repo, &["-u"]);
-    assert!(removed.status.success(), "{}", text(&removed));
-    assert!(!repo.join("run").exists());
+    must(&repo, &["-u"]);
+    assert!(!repo.path("run").exists());
     assert!(
-        !dir.path().join("grafana/dashboards").exists(),
+        !dashboards_dir.exists(),
         "-u removes the dashboards it installed"
     );
-    assert!(
-        !dir.path()
-            .join("grafana/provisioning/datasources/peeper.yml")
-            .exists()
-    );
-    let left = Command::new("pgrep")
-        .arg("-f")
-        .arg(repo.join("run"))
-        .output()
-        .unwrap();
-    assert!(
-        left.stdout.is_empty(),
-        "processes left: {}",
-        String::from_utf8_lossy(&left.stdout)
-    );
+    assert!(!provisioning.join("datasources/peeper.yml").exists());
+    let left = repo.processes(&groups);
+    assert!(left.is_empty(), "processes left: {left}");
 }
 
 #[test]
-fn a_missing_chat_id_stops_the_install_before_anything_starts() {
+fn bad_server_inputs_stop_the_install_with_one_line_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("peeper");
-    std::fs::create_dir(&repo).unwrap();
-    copy_repo(&repo);
-    fill(
-        &repo.join("env/.env"),
-        &[("PEEPER_RUN_DIR", repo.join("run").display().to_string())],
+    let repo = Copy::new(dir.path(), "peeper");
+    let env = server_env(&dir.path().join("outside"));
+    repo.fill(".env", &env);
+    repo.fill(".env.telegram", &[("TELEGRAM_BOT_TOKEN", "1:x".to_owned())]);
+    let log = refused(
+        &repo,
+        &["-i", "--native", "--telegram"],
+        &[],
+        "TELEGRAM_CHAT_ID is not set",
     );
-    fill(
-        &repo.join("env/.env.telegram"),
-        &[("TELEGRAM_BOT_TOKEN", "1:x".to_owned())],
-    );
-    let out = setup(&repo, &["-i", "--native", "--telegram"]);
-    let log = text(&out);
-    assert!(!out.status.success(), "{log}");
     assert!(
-        log.contains("TELEGRAM_CHAT_ID is not set") && log.contains("env/.env.telegram"),
+        log.contains("env/.env.telegram") && log.contains("nothing was started"),
         "{log}"
     );
-    assert!(log.contains("nothing was started"), "{log}");
-    assert!(!log.contains("started victoria-metrics"), "{log}");
-    let out = setup(&repo, &["-i", "--bogus"]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out).contains("unknown option --bogus"),
-        "{}",
-        text(&out)
+    refused(&repo, &["-i", "--bogus"], &[], "unknown option --bogus");
+    refused(&repo, &["-i", "-m"], &[], "go with ./setup.sh -i agent");
+    refused(
+        &repo,
+        &["-i", "--native", "-B"],
+        &[],
+        "PEEPER_BACKUP_DIR is not set",
     );
+    refused(&repo, &["--restore"], &[], "--restore needs a backup name");
+    refused(
+        &repo,
+        &["--frobnicate"],
+        &[],
+        "unknown command --frobnicate",
+    );
+
+    // A port held by another program: named, with the variable that moves it.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port().to_string();
+    refused(
+        &repo,
+        &["-i", "--native"],
+        &[("PEEPER_ALERTMANAGER_PORT", &port)],
+        &format!("port {port} is taken by another program"),
+    );
+    let left: Vec<String> = files_under(&repo.path("run"))
+        .into_iter()
+        .filter(|f| !f.ends_with(".log"))
+        .collect();
+    assert!(left.is_empty(), "a refused install left {left:?}");
+    assert!(repo.processes(&[]).is_empty(), "{}", repo.processes(&[]));
+    let status = text(&repo.setup(&["-s"]));
+    assert!(!status.contains("running"), "{status}");
 }

@@ -149,11 +149,14 @@ impl TokenCache {
         let token = token.trim();
         let id = tokens::token_id(token).ok_or(AuthError::Malformed)?;
         self.maybe_reload();
-        let credential = self
-            .read()
-            .by_id
-            .get(id)
-            .cloned()
+        let known = |cache: &Self| cache.read().by_id.get(id).cloned();
+        // An unknown id may be a token created a moment ago: look at the file now (a stat;
+        // it is re-read only when it changed), so a new agent is accepted at once.
+        let credential = known(self)
+            .or_else(|| {
+                self.check_file();
+                known(self)
+            })
             .ok_or(AuthError::Invalid)?;
         if tokens::hash_matches(token, &credential.hash) {
             Ok(credential)
@@ -177,6 +180,11 @@ impl TokenCache {
         {
             return;
         }
+        self.check_file();
+    }
+
+    /// Re-reads the token file if it changed since it was last read.
+    fn check_file(&self) {
         let current = fingerprint(&self.path);
         if current == self.read().fingerprint {
             return;
@@ -264,4 +272,36 @@ fn fingerprint(path: &Path) -> Option<Fingerprint> {
         ino: meta.ino(),
         len: meta.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer(token: &str) -> Vec<u8> {
+        format!("Bearer {token}").into_bytes()
+    }
+
+    #[test]
+    fn a_token_created_a_moment_ago_is_accepted_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, first) = TokenStore::open(dir.path())
+            .unwrap()
+            .create("acme", &[])
+            .unwrap();
+        let cache = TokenCache::load(dir.path()).unwrap();
+        assert!(cache.authenticate(Some(&bearer(&first))).is_ok());
+        // Within the second in which the file is otherwise not looked at again.
+        let (_, second) = TokenStore::open(dir.path())
+            .unwrap()
+            .create("acme", &[])
+            .unwrap();
+        let credential = cache.authenticate(Some(&bearer(&second))).unwrap();
+        assert_eq!(&*credential.tenant, "acme");
+        let unknown = second.replacen(tokens::token_id(&second).unwrap(), "0000ffff", 1);
+        assert!(matches!(
+            cache.authenticate(Some(&bearer(&unknown))),
+            Err(AuthError::Invalid)
+        ));
+    }
 }

@@ -158,6 +158,9 @@ pub enum CertsCommand {
         /// The server's host name, as agents will connect to it.
         #[arg(long, default_value = "localhost")]
         host: String,
+        /// An address agents may connect by (repeatable); loopback is always in.
+        #[arg(long = "ip", value_name = "ADDRESS")]
+        ips: Vec<std::net::IpAddr>,
     },
 }
 
@@ -284,8 +287,8 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
             token_command(command, data_dir)
         }
-        Some(Command::Certs(CertsCommand::Init { dir, host })) => {
-            let files = crate::devcert::init(dir, host)?;
+        Some(Command::Certs(CertsCommand::Init { dir, host, ips })) => {
+            let files = crate::devcert::init_with_ips(dir, host, ips)?;
             eprintln!(
                 "wrote {}, {}, {} and {}",
                 files.ca_cert.display(),

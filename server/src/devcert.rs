@@ -13,6 +13,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
 };
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,12 @@ pub struct DevCerts {
 /// Writes a new CA and a certificate for `host` (plus `localhost`, 127.0.0.1 and ::1) under
 /// `dir`. The CA is valid for 10 years, the server certificate for 825 days.
 pub fn init(dir: &Path, host: &str) -> Result<DevCerts, DevCertError> {
+    init_with_ips(dir, host, &[])
+}
+
+/// [`init`], with the server's own addresses (`PEEPER_IP`) in the certificate too, so agents
+/// that connect by address verify it as well as those that connect by name.
+pub fn init_with_ips(dir: &Path, host: &str, ips: &[IpAddr]) -> Result<DevCerts, DevCertError> {
     if host.is_empty() || host.contains(['/', ' ']) {
         return Err(DevCertError::Host(host.to_owned()));
     }
@@ -73,9 +80,15 @@ pub fn init(dir: &Path, host: &str) -> Result<DevCerts, DevCertError> {
         names.push("localhost".to_owned());
     }
     let mut params = CertificateParams::new(names)?;
-    for ip in ["127.0.0.1", "::1"] {
-        let ip = ip.parse().expect("literal IP");
-        params.subject_alt_names.push(SanType::IpAddress(ip));
+    let loopback = [
+        IpAddr::from([127, 0, 0, 1]),
+        IpAddr::from(Ipv6Addr::LOCALHOST),
+    ];
+    for ip in loopback.iter().chain(ips) {
+        let san = SanType::IpAddress(*ip);
+        if !params.subject_alt_names.contains(&san) {
+            params.subject_alt_names.push(san);
+        }
     }
     params.distinguished_name.push(DnType::CommonName, host);
     params.use_authority_key_identifier_extension = true;
@@ -136,6 +149,26 @@ mod tests {
     fn writes_a_ca_and_a_server_certificate_that_verifies() {
         let dir = tempfile::tempdir().unwrap();
         let files = init(dir.path(), "peeper.test").unwrap();
+        assert_verifies(&files, &["peeper.test", "localhost", "127.0.0.1"]);
+        let key_mode = std::fs::metadata(&files.server_key).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&key_mode) & 0o777,
+            0o600
+        );
+        let proxy = std::fs::read_to_string(&files.proxy_pem).unwrap();
+        assert_eq!(proxy.matches("BEGIN CERTIFICATE").count(), 2);
+        assert!(proxy.contains("PRIVATE KEY"));
+    }
+
+    #[test]
+    fn the_servers_own_addresses_verify_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let ips = ["10.1.2.3".parse().unwrap(), "127.0.0.1".parse().unwrap()];
+        let files = init_with_ips(dir.path(), "peeper.test", &ips).unwrap();
+        assert_verifies(&files, &["peeper.test", "10.1.2.3", "::1"]);
+    }
+
+    fn assert_verifies(files: &DevCerts, names: &[&str]) {
         let ca = CertificateDer::from_pem_file(&files.ca_cert).unwrap();
         let chain: Vec<_> = CertificateDer::pem_file_iter(&files.server_cert)
             .unwrap()
@@ -150,8 +183,8 @@ mod tests {
         )
         .build()
         .unwrap();
-        for name in ["peeper.test", "localhost", "127.0.0.1"] {
-            let name = rustls_pki_types::ServerName::try_from(name).unwrap();
+        for name in names {
+            let name = rustls_pki_types::ServerName::try_from(*name).unwrap();
             verifier
                 .verify_server_cert(
                     &chain[0],
@@ -162,13 +195,5 @@ mod tests {
                 )
                 .unwrap_or_else(|e| panic!("{name:?}: {e}"));
         }
-        let key_mode = std::fs::metadata(&files.server_key).unwrap().permissions();
-        assert_eq!(
-            std::os::unix::fs::PermissionsExt::mode(&key_mode) & 0o777,
-            0o600
-        );
-        let proxy = std::fs::read_to_string(&files.proxy_pem).unwrap();
-        assert_eq!(proxy.matches("BEGIN CERTIFICATE").count(), 2);
-        assert!(proxy.contains("PRIVATE KEY"));
     }
 }

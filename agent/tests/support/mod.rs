@@ -8,6 +8,7 @@ pub use base::*;
 
 pub mod apache;
 pub mod docker;
+pub mod installer;
 pub mod mariadb;
 pub mod postgres;
 pub mod stack;

@@ -18,7 +18,7 @@ pub const PRODUCTION_CONFIG: &str = include_str!("../../../compose/haproxy/hapro
 pub const PROXY_SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
 /// The production config with loopback ports: every line marked `# harness: <what>` is
-/// replaced, everything else is used as it is.
+/// replaced (`bind`, `server`, `internal`, `grafana`), everything else is used as it is.
 pub fn render(
     listen: SocketAddr,
     pem: &Path,
@@ -44,6 +44,11 @@ pub fn render(
                 .collect::<Vec<_>>()
                 .join("\n"),
             Some("internal") => format!("    bind {internal}"),
+            // No Grafana in the tests: its backend stays empty, so every path other than
+            // ingest and /health answers 404 as in production without a Grafana.
+            // `disabled` rather than an unused port alone: a checked server counts as up
+            // until its first check fails, and a request in that window would get 503.
+            Some("grafana") => "    server grafana1 127.0.0.1:1 check disabled".to_owned(),
             Some(other) => panic!("haproxy.cfg has an unknown harness marker {other:?}"),
             None => line.to_owned(),
         };

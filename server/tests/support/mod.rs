@@ -91,9 +91,22 @@ pub fn url_encode(s: &str) -> String {
 pub struct VictoriaMetrics {
     child: Option<Child>,
     extra_args: Vec<String>,
-    pub addr: String,
+    api: VmApi,
     binary: PathBuf,
     data: tempfile::TempDir,
+}
+
+/// The query side of a VictoriaMetrics at `addr`: the harness's own, or one an installer
+/// started.
+pub struct VmApi {
+    pub addr: String,
+}
+
+impl std::ops::Deref for VictoriaMetrics {
+    type Target = VmApi;
+    fn deref(&self) -> &VmApi {
+        &self.api
+    }
 }
 
 impl VictoriaMetrics {
@@ -109,7 +122,7 @@ impl VictoriaMetrics {
         let mut vm = VictoriaMetrics {
             child: None,
             extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
-            addr,
+            api: VmApi { addr },
             binary,
             data,
         };
@@ -191,7 +204,9 @@ impl VictoriaMetrics {
     pub fn data_dir(&self) -> &Path {
         self.data.path()
     }
+}
 
+impl VmApi {
     /// Flushes fresh data so queries see it.
     pub fn flush(&self) {
         let _ = http_get(&self.addr, "/internal/force_flush");
