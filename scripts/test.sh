@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(victoria-metrics curl haproxy apache2 mariadb-server postgresql docker.io busybox-static
-  prometheus prometheus-alertmanager python3-aiosmtpd docker-compose shellcheck)
+  prometheus prometheus-alertmanager python3-aiosmtpd docker-compose shellcheck
+  dpkg-dev systemd adduser)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -35,6 +36,13 @@ cleanup() {
   rm -rf "$TMPDIR"
 }
 trap cleanup EXIT
+
+# The package test (server/tests/packages.rs) builds the .debs with cargo-deb, a cargo
+# subcommand from crates.io (no root needed); dpkg-dev gives it dpkg-shlibdeps.
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "==> cargo install cargo-deb --locked --version 3.8.0"
+  cargo install cargo-deb --locked --version 3.8.0
+fi
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

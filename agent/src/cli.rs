@@ -11,9 +11,14 @@ use std::path::PathBuf;
     about = "Collects host and service metrics and pushes them to a Peeper server or any remote-write receiver."
 )]
 pub struct Cli {
-    /// TOML config file.
+    /// TOML config file (read again on SIGHUP).
     #[arg(long, env = "PEEPER_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Env file of `NAME=value` lines (repeatable), e.g. `/etc/default/peeper-agent`: read at
+    /// start and again on SIGHUP; its values win over the process environment.
+    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
 
     /// Server base URL (`https://peeper.example.com`); `/api/v1/write` is appended. A URL
     /// with a path is used as it is, e.g. `http://vm:8428/api/v1/write`.
@@ -86,6 +91,9 @@ pub struct Cli {
 pub enum Command {
     /// Print the effective configuration (secrets left out) and exit.
     ShowConfig,
+    /// Check the effective configuration: each enabled collector's target answers and the
+    /// server accepts the token; one line per item, exit non-zero on any failure.
+    CheckConfig,
     /// Push one passive check result now (for cron scripts), with the agent's server and token.
     Status {
         /// The check's name (the `check` label): A-Z a-z 0-9 _ . : -

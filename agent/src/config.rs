@@ -64,7 +64,7 @@ pub enum Transport {
 }
 
 /// Where and how to push. Absent in `--once --print`, which needs no server.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct PushConfig {
     /// The full remote-write URL.
     pub write_url: String,
@@ -374,6 +374,9 @@ pub fn hostname() -> Option<String> {
         .into_owned();
     (!name.is_empty()).then_some(name)
 }
+
+pub mod envfile;
+pub mod sources;
 
 #[cfg(test)]
 mod tests;

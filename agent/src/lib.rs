@@ -3,6 +3,7 @@
 //! port.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod cli;
 pub mod collector;
 pub mod config;

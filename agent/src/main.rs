@@ -1,28 +1,31 @@
-//! The `peeper-agent` binary: parse, validate, run. Everything else lives in the library.
+//! The `peeper-agent` binary: read the inputs, validate, dispatch. Everything else lives in
+//! the library.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
 use peeper_agent::cli::{Cli, Command};
 use peeper_agent::config::AgentConfig;
-use peeper_agent::runtime;
+use peeper_agent::config::sources::Sources;
+use peeper_agent::{check, runtime};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let cli = Cli::parse();
-    init_logging(&cli.log_format);
+    let sources = Sources::from_process();
+    let loaded = match sources.read() {
+        Ok(loaded) => loaded,
+        Err(err) => return fail(err, 2),
+    };
+    init_logging(&loaded.cli.log_format);
+    let cli = &loaded.cli;
     let needs_push = match cli.command {
         Some(Command::ShowConfig) => false,
-        Some(Command::Status { .. }) => true,
+        Some(Command::CheckConfig | Command::Status { .. }) => true,
         None => !(cli.once && cli.print),
     };
-    let env = |name: &str| std::env::var(name).ok();
-    let config = match AgentConfig::try_new(&cli, &env, needs_push) {
+    let lookup = |name: &str| loaded.env.lookup(name);
+    let config = match AgentConfig::try_new(cli, &lookup, needs_push) {
         Ok(config) => config,
-        Err(err) => {
-            eprintln!("peeper-agent: {err}");
-            return ExitCode::from(2);
-        }
+        Err(err) => return fail(err, 2),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -30,60 +33,59 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("peeper-agent: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+        Err(err) => return fail(format!("cannot start the async runtime: {err}"), 1),
     };
-    runtime.block_on(async move {
-        match &cli.command {
-            Some(Command::ShowConfig) => {
-                println!("{config:#?}");
-                return ExitCode::SUCCESS;
-            }
-            Some(Command::Status {
-                name,
-                state,
-                message,
-                expect_every,
-            }) => {
-                let result = peeper_agent::status::push_status(
-                    &config,
-                    name,
-                    state,
-                    message.as_deref(),
-                    expect_every.as_deref(),
-                )
-                .await;
-                return match result {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(err) => {
-                        eprintln!("peeper-agent: {err}");
-                        ExitCode::FAILURE
-                    }
-                };
-            }
-            None => {}
+    runtime.block_on(dispatch(cli, config, sources))
+}
+
+async fn dispatch(cli: &Cli, config: AgentConfig, sources: Sources) -> ExitCode {
+    let result = match &cli.command {
+        Some(Command::ShowConfig) => {
+            println!("{config:#?}");
+            Ok(())
         }
-        if cli.once && cli.print {
-            print!("{}", runtime::print_once(&config).await);
-            return ExitCode::SUCCESS;
-        }
-        let result = if cli.once {
-            runtime::push_once(&config).await.map(|samples| {
-                tracing::info!(samples, "pushed");
-            })
-        } else {
-            runtime::run(config, shutdown_signal()).await
-        };
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("peeper-agent: {err}");
+        Some(Command::CheckConfig) => {
+            return if check::check_config(&config, &cli.env_files).await {
+                ExitCode::SUCCESS
+            } else {
                 ExitCode::FAILURE
-            }
+            };
         }
-    })
+        Some(Command::Status {
+            name,
+            state,
+            message,
+            expect_every,
+        }) => peeper_agent::status::push_status(
+            &config,
+            name,
+            state,
+            message.as_deref(),
+            expect_every.as_deref(),
+        )
+        .await
+        .map_err(|e| e.to_string()),
+        None if cli.once && cli.print => {
+            print!("{}", runtime::print_once(&config).await);
+            Ok(())
+        }
+        None if cli.once => runtime::push_once(&config)
+            .await
+            .map(|samples| tracing::info!(samples, "pushed"))
+            .map_err(|e| e.to_string()),
+        None => runtime::run(config, reloads_on_sighup(sources), shutdown_signal())
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(err, 1),
+    }
+}
+
+fn fail(err: impl std::fmt::Display, code: u8) -> ExitCode {
+    eprintln!("peeper-agent: {err}");
+    ExitCode::from(code)
 }
 
 fn init_logging(format: &str) {
@@ -98,6 +100,27 @@ fn init_logging(format: &str) {
     } else {
         builder.init();
     }
+}
+
+/// On every SIGHUP (`systemctl reload`): the command line, env files, config file and token
+/// file read again, as a configuration or the reason it cannot be used.
+fn reloads_on_sighup(sources: Sources) -> tokio::sync::mpsc::Receiver<Result<AgentConfig, String>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let mut hangup = signal(SignalKind::hangup()).expect("install SIGHUP handler");
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reading the configuration again");
+            let next = sources
+                .load(true)
+                .map(|(_, config)| config)
+                .map_err(|e| e.to_string());
+            if tx.send(next).await.is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// Resolves on SIGTERM or SIGINT.

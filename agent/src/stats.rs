@@ -17,6 +17,10 @@ pub struct AgentStats {
     pub queue_batches: AtomicU64,
     pub queue_oldest_age_ms: AtomicU64,
     pub queue_write_errors: AtomicU64,
+    pub config_reloads_success: AtomicU64,
+    pub config_reloads_error: AtomicU64,
+    /// 0 after a refused reload, 1 once the running configuration was read successfully.
+    pub config_last_reload_failed: std::sync::atomic::AtomicBool,
     push_errors: Mutex<BTreeMap<&'static str, u64>>,
     dropped_samples: Mutex<BTreeMap<&'static str, u64>>,
     collectors: Mutex<BTreeMap<&'static str, CollectorRun>>,
@@ -71,6 +75,18 @@ impl AgentStats {
             .expect("stats lock")
             .entry(reason)
             .or_default() += samples;
+    }
+
+    /// One SIGHUP handled: the new configuration applied, or refused (the old one runs on).
+    pub fn record_reload(&self, success: bool) {
+        let counter = if success {
+            &self.config_reloads_success
+        } else {
+            &self.config_reloads_error
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.config_last_reload_failed
+            .store(!success, Ordering::Relaxed);
     }
 
     pub fn record_queue_write_error(&self) {
@@ -190,6 +206,25 @@ impl AgentStats {
                 "Batches the disk queue failed to write (disk full or read-only); they wait in memory.",
             )
             .with(&[], load(&self.queue_write_errors)),
+            MetricFamily::counter(
+                "peeper_agent_config_reloads_total",
+                "Reloads of the configuration (SIGHUP), by result: success, or error (refused; the \
+                 previous configuration keeps running).",
+            )
+            .with(&[("result", "success")], load(&self.config_reloads_success))
+            .with(&[("result", "error")], load(&self.config_reloads_error)),
+            MetricFamily::gauge(
+                "peeper_agent_config_last_reload_successful",
+                "1 unless the last reload was refused (then the previous configuration runs).",
+            )
+            .with(
+                &[],
+                if self.config_last_reload_failed.load(Ordering::Relaxed) {
+                    0.0
+                } else {
+                    1.0
+                },
+            ),
         ]
     }
 }

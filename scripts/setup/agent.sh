@@ -73,6 +73,22 @@ agent_server() {
   fi
 }
 
+# run_agent VAR...: the agent's env file from VARs, then the agent started with it; when it
+# runs already and the file changed, it re-reads the file (SIGHUP): no restart, nothing lost.
+run_agent() {
+  local env=$RUN_DIR/env/peeper-agent.env before
+  before=$(cat "$env" 2>/dev/null || true)
+  write_env peeper-agent "$@"
+  if ! running peeper-agent; then
+    start peeper-agent "$BIN/peeper-agent" --env-file "$env"
+  elif [ "$before" != "$(cat "$env")" ]; then
+    reload peeper-agent
+    say "peeper-agent re-read its settings (SIGHUP): $(log_of peeper-agent) says what changed"
+  else
+    say "peeper-agent already running"
+  fi
+}
+
 # check_push: one real push with the modules on (`peeper-agent --once`), before anything is
 # installed; a failure names what to fix.
 check_push() {
@@ -83,8 +99,12 @@ check_push() {
   case "$out" in
   *"token refused"* | *401* | *403*)
     hint="the server refused the token: create one with ./setup.sh --token TENANT on the server and save it as $ROOT/peeper-token" ;;
-  *certificate* | *UnknownIssuer* | *"invalid peer"*)
-    hint="the server's certificate is not trusted: copy the server's certs/ca/ca.crt to $ROOT/certs/ca/ca.crt (or set PEEPER_CA_FILE)" ;;
+  *"certificate is for"* | *"names no host"*)
+    hint="set PEEPER_HOST in env/.env to a name the server's certificate holds (see the line above), or reissue the certificate" ;;
+  *"certificate expired"* | *"not valid before"*)
+    hint="renew the server's certificate (certs/crt/ on the server), or check the clocks" ;;
+  *certificate*)
+    hint="copy the server's certs/ca/ca.crt to $ROOT/certs/ca/ca.crt (or set PEEPER_CA_FILE)" ;;
   *)
     hint="check PEEPER_HOST and PEEPER_PROXY_PORT in env/.env, and that the server runs (./setup.sh -s there)" ;;
   esac
@@ -120,12 +140,8 @@ install_agent() {
     install_agent_compose
     return
   fi
-  local before
-  before=$(cat "$RUN_DIR/env/peeper-agent.env" 2>/dev/null || true)
-  write_env peeper-agent "${AGENT_VARS[@]}"
-  # Installing again with other modules restarts it with them; with the same, changes nothing.
-  [ "$before" = "$(cat "$RUN_DIR/env/peeper-agent.env")" ] || stop peeper-agent >/dev/null
-  start peeper-agent "$BIN/peeper-agent"
+  # Installing again with other modules has the running agent take them up (SIGHUP).
+  run_agent "${AGENT_VARS[@]}"
   sleep 1
   running peeper-agent || die "peeper-agent exited at once; see $(log_of peeper-agent)"
   cat <<MSG

@@ -133,12 +133,8 @@ start_local_agent() {
     [ -n "${PEEPER_PROBES_CA_FILE:-}" ] || [ ! -f certs/ca/ca.crt ] || export PEEPER_PROBES_CA_FILE="$ROOT/certs/ca/ca.crt"
   fi
   mkdir -p "$DATA_DIR/agent/buffer"
-  local before
-  before=$(cat "$RUN_DIR/env/peeper-agent.env" 2>/dev/null || true)
-  write_env peeper-agent PEEPER_SERVER_URL PEEPER_TOKEN_FILE PEEPER_CA_FILE PEEPER_BUFFER_DIR \
+  run_agent PEEPER_SERVER_URL PEEPER_TOKEN_FILE PEEPER_CA_FILE PEEPER_BUFFER_DIR \
     PEEPER_INTERVAL PEEPER_INSTANCE PEEPER_PROBES_ENABLED PEEPER_PROBES_DIR PEEPER_PROBES_CA_FILE PEEPER_LOG
-  [ "$before" = "$(cat "$RUN_DIR/env/peeper-agent.env")" ] || stop peeper-agent >/dev/null
-  start peeper-agent "$BIN/peeper-agent"
 }
 
 install_server() {

@@ -146,6 +146,9 @@ pub enum Command {
     /// Development certificates (a private CA and a server certificate).
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// Check the effective configuration: TLS files, token file, and that the store accepts
+    /// writes; one line per item, exit non-zero on any failure.
+    CheckConfig,
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +236,8 @@ pub enum CliError {
     Alerting(#[from] crate::alerting::AlertingError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("the configuration check failed (the FAIL lines above say what to fix)")]
+    Check,
 }
 
 impl Cli {
@@ -354,10 +359,18 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
             print!("{out}");
             Ok(())
         }
+        Some(Command::CheckConfig) => {
+            let config = ServerConfig::from_sources(cli.overrides(), file)?;
+            if runtime()?.block_on(crate::checkconfig::check(&config)) {
+                Ok(())
+            } else {
+                Err(CliError::Check)
+            }
+        }
         None => {
             let config = ServerConfig::from_sources(cli.overrides(), file)?;
             init_logging();
-            serve(config)
+            serve(&cli, config)
         }
     }
 }
@@ -397,14 +410,33 @@ fn init_logging() {
         .try_init();
 }
 
-fn serve(config: ServerConfig) -> Result<(), CliError> {
+/// Serves until SIGTERM/SIGINT; every SIGHUP reads the config file (and the TLS files) again.
+fn serve(cli: &Cli, config: ServerConfig) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
     runtime.block_on(async {
-        let running = server::start(config).await?;
-        server::shutdown_signal().await;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut running = server::start(config).await?;
+        let mut hangup = signal(SignalKind::hangup()).map_err(CliError::Runtime)?;
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        let shutdown = server::shutdown_signal();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = hangup.recv() => {
+                    tracing::info!("SIGHUP: reading the configuration again");
+                    let next = cli
+                        .file()
+                        .and_then(|file| ServerConfig::from_sources(cli.overrides(), file))
+                        .map_err(|e| e.to_string());
+                    running.reload(next);
+                }
+            }
+        }
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         tracing::info!("signal received");
         running.shutdown().await;
         tracing::info!("stopped");

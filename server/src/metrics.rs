@@ -112,6 +112,8 @@ pub struct Metrics {
     pub connections_refused: Family<ReasonLabels, Counter>,
     /// `peeper_server_connections_closed_idle_total`: connections that sent no request in time.
     pub connections_closed_idle: Counter,
+    /// `peeper_server_config_reloads_total{result}`: SIGHUP reloads, success or error.
+    pub config_reloads: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -195,6 +197,16 @@ impl Metrics {
             "Connections closed because they sent no request within the first-request or idle timeout",
             connections_closed_idle.clone(),
         );
+        let config_reloads = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "config_reloads",
+            "Reloads of the configuration and TLS certificate (SIGHUP), by result (success, or \
+             error: refused, the running configuration stays)",
+            config_reloads.clone(),
+        );
+        for result in ["success", "error"] {
+            let _ = config_reloads.get_or_create(&ResultLabels { result });
+        }
         for reason in REJECT_REASONS {
             let _ = rejected.get_or_create(&ReasonLabels { reason });
         }
@@ -208,6 +220,7 @@ impl Metrics {
             registry,
             connections_refused,
             connections_closed_idle,
+            config_reloads,
             liveness_syncs,
             agents,
             checks,

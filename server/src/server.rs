@@ -5,7 +5,7 @@
 
 use crate::auth::TokenCache;
 use crate::body::BodyBudget;
-use crate::config::{ServerConfig, TlsPaths};
+use crate::config::ServerConfig;
 use crate::conn::{self, Connections};
 use crate::flush;
 use crate::forward::{ForwardError, Forwarder};
@@ -13,18 +13,17 @@ use crate::ingest::{self, AppState};
 use crate::listener::{self, stopped};
 use crate::liveness::{self, Liveness, StoreClient};
 use crate::metrics::Metrics;
+use crate::reload::Reloader;
 use crate::sampling::PerAddress;
 use crate::series_limit::SeriesLimiter;
+use crate::tls::CertStore;
 use crate::tokens::TokenError;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 
 /// At most one log line per client address per this, for refused writes.
 const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
@@ -35,6 +34,8 @@ pub enum ServerError {
     TlsCert { path: PathBuf, message: String },
     #[error("cannot read the TLS private key {path}: {message}")]
     TlsKey { path: PathBuf, message: String },
+    #[error("cannot set up TLS: {0}")]
+    TlsSetup(String),
     #[error("cannot use the TLS certificate {cert} with key {key}: {message}")]
     TlsConfig {
         cert: PathBuf,
@@ -59,6 +60,7 @@ pub struct RunningServer {
     metrics_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    reloader: Reloader,
 }
 
 impl RunningServer {
@@ -72,6 +74,12 @@ impl RunningServer {
         self.metrics_addr
     }
 
+    /// Applies a configuration read again on SIGHUP (or the reason it could not be read):
+    /// see [`crate::reload`]. True when applied.
+    pub fn reload(&mut self, next: Result<ServerConfig, String>) -> bool {
+        self.reloader.apply(next)
+    }
+
     /// Stops accepting, lets in-flight requests finish (up to 30 s), then returns.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
@@ -83,7 +91,8 @@ impl RunningServer {
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     // Idempotent: the binary installs it first thing; embedders (tests) may not have.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let tls = config.tls().map(tls_acceptor).transpose()?;
+    let certs = config.tls().map(CertStore::load).transpose()?;
+    let tls = certs.as_ref().map(CertStore::acceptor).transpose()?;
     let (shutdown, watch_rx) = watch::channel(false);
     let metrics = Arc::new(Metrics::new());
     let forwarder = Forwarder::new(config.forward_timeout())?;
@@ -139,7 +148,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         connections,
         trusted: config.trusted_proxies().clone(),
         limits: *config.limits(),
-        metrics,
+        metrics: Arc::clone(&metrics),
     };
     let task = tokio::spawn(listener::accept_loop(listener, shared, watch_rx));
     Ok(RunningServer {
@@ -147,6 +156,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         metrics_addr,
         shutdown,
         task,
+        reloader: Reloader::new(config, certs, metrics),
     })
 }
 
@@ -275,38 +285,4 @@ pub async fn shutdown_signal() {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
-}
-
-fn tls_acceptor(paths: &TlsPaths) -> Result<TlsAcceptor, ServerError> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&paths.cert)
-        .and_then(|iter| iter.collect())
-        .map_err(|e| ServerError::TlsCert {
-            path: paths.cert.clone(),
-            message: e.to_string(),
-        })?;
-    if certs.is_empty() {
-        return Err(ServerError::TlsCert {
-            path: paths.cert.clone(),
-            message: "no CERTIFICATE block in the file".to_owned(),
-        });
-    }
-    crate::perms::report(crate::perms::private_key(&paths.key));
-    let key = PrivateKeyDer::from_pem_file(&paths.key).map_err(|e| ServerError::TlsKey {
-        path: paths.key.clone(),
-        message: e.to_string(),
-    })?;
-    let config_error = |e: rustls::Error| ServerError::TlsConfig {
-        cert: paths.cert.clone(),
-        key: paths.key.clone(),
-        message: e.to_string(),
-    };
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(config_error)?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(config_error)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -1,5 +1,7 @@
 //! The `peeper-server` binary: token subcommands, flag > env > file precedence, errors.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -200,5 +202,57 @@ fn bad_input_gets_one_clear_error() {
         text(&out.stderr).contains("missing.pem"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn check_config_reports_each_item_and_fails_on_any() {
+    let dir = tempfile::tempdir().unwrap();
+    let vm = support::VictoriaMetrics::start();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let check = |store: &str, extra: &[&str]| {
+        let mut args = vec![
+            "check-config",
+            "--data-dir",
+            data,
+            "--remote-write-url",
+            store,
+        ];
+        args.extend_from_slice(extra);
+        let out = run(&args, &[]);
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let (ok, report, _) = check(&vm.write_url(), &["--plaintext"]);
+    assert!(ok, "{report}");
+    for item in ["configuration", "tokens", "store"] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with("ok") && l[6..].starts_with(item)),
+            "{item}: {report}"
+        );
+    }
+    let (ok, report, stderr) = check("http://127.0.0.1:1/api/v1/write", &["--plaintext"]);
+    assert!(!ok);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("store") && l.contains("127.0.0.1:1")),
+        "{report}"
+    );
+    assert!(stderr.contains("FAIL lines above"), "{stderr}");
+    let missing = dir.path().join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    let (ok, report, _) = check(
+        &vm.write_url(),
+        &["--tls-cert", missing, "--tls-key", missing],
+    );
+    assert!(!ok);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("tls") && l.contains("missing.pem")),
+        "{report}"
     );
 }

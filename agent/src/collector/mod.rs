@@ -15,6 +15,8 @@ use peeper_proto::MetricFamily;
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::config::CollectorsConfig;
+
 /// What a collector's `collect` returns: the families of one cycle, or why the whole
 /// collector failed. A collector whose *target* is down still returns `Ok` with its
 /// `*_up 0`; `Err` is for failures of the collector itself.
@@ -38,32 +40,92 @@ pub enum CollectError {
     Other(String),
 }
 
-/// Builds the enabled collectors from the validated configuration, in a fixed order.
-pub fn build(config: &crate::config::CollectorsConfig) -> Vec<Box<dyn Collector>> {
-    let mut collectors: Vec<Box<dyn Collector>> = Vec::new();
-    if config.linux.enabled {
-        collectors.push(Box::new(linux::LinuxCollector::new(&config.linux)));
+/// The collectors by their config section (`[linux]`, `[mysql]`, ...), built explicitly, so a
+/// reload can restart exactly those whose settings changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Section {
+    Linux,
+    Apache,
+    Mysql,
+    Postgres,
+    Docker,
+    Certs,
+    Checks,
+    Probes,
+}
+
+impl Section {
+    pub const ALL: [Section; 8] = [
+        Section::Linux,
+        Section::Apache,
+        Section::Mysql,
+        Section::Postgres,
+        Section::Docker,
+        Section::Certs,
+        Section::Checks,
+        Section::Probes,
+    ];
+
+    /// The config table's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Linux => "linux",
+            Section::Apache => "apache",
+            Section::Mysql => "mysql",
+            Section::Postgres => "postgres",
+            Section::Docker => "docker",
+            Section::Certs => "certs",
+            Section::Checks => "checks",
+            Section::Probes => "probes",
+        }
     }
-    if config.apache.enabled {
-        collectors.push(Box::new(apache::ApacheCollector::new(&config.apache)));
+
+    pub fn enabled(self, config: &CollectorsConfig) -> bool {
+        match self {
+            Section::Linux => config.linux.enabled,
+            Section::Apache => config.apache.enabled,
+            Section::Mysql => config.mysql.enabled,
+            Section::Postgres => config.postgres.enabled,
+            Section::Docker => config.docker.enabled,
+            Section::Certs => config.certs.enabled,
+            Section::Checks => config.checks.enabled,
+            Section::Probes => config.probes.enabled,
+        }
     }
-    if config.mysql.enabled {
-        collectors.push(Box::new(mysql::MysqlCollector::new(&config.mysql)));
+
+    /// Whether this section's settings are the same in both.
+    pub fn same(self, a: &CollectorsConfig, b: &CollectorsConfig) -> bool {
+        match self {
+            Section::Linux => a.linux == b.linux,
+            Section::Apache => a.apache == b.apache,
+            Section::Mysql => a.mysql == b.mysql,
+            Section::Postgres => a.postgres == b.postgres,
+            Section::Docker => a.docker == b.docker,
+            Section::Certs => a.certs == b.certs,
+            Section::Checks => a.checks == b.checks,
+            Section::Probes => a.probes == b.probes,
+        }
     }
-    if config.postgres.enabled {
-        collectors.push(Box::new(postgres::PostgresCollector::new(&config.postgres)));
+
+    pub fn build(self, config: &CollectorsConfig) -> Box<dyn Collector> {
+        match self {
+            Section::Linux => Box::new(linux::LinuxCollector::new(&config.linux)),
+            Section::Apache => Box::new(apache::ApacheCollector::new(&config.apache)),
+            Section::Mysql => Box::new(mysql::MysqlCollector::new(&config.mysql)),
+            Section::Postgres => Box::new(postgres::PostgresCollector::new(&config.postgres)),
+            Section::Docker => Box::new(docker::DockerCollector::new(&config.docker)),
+            Section::Certs => Box::new(certs::CertsCollector::new(&config.certs)),
+            Section::Checks => Box::new(checks::ChecksCollector::new(&config.checks)),
+            Section::Probes => Box::new(probes::ProbesCollector::new(&config.probes)),
+        }
     }
-    if config.docker.enabled {
-        collectors.push(Box::new(docker::DockerCollector::new(&config.docker)));
-    }
-    if config.certs.enabled {
-        collectors.push(Box::new(certs::CertsCollector::new(&config.certs)));
-    }
-    if config.checks.enabled {
-        collectors.push(Box::new(checks::ChecksCollector::new(&config.checks)));
-    }
-    if config.probes.enabled {
-        collectors.push(Box::new(probes::ProbesCollector::new(&config.probes)));
-    }
-    collectors
+}
+
+/// Every enabled collector.
+pub fn build(config: &CollectorsConfig) -> Vec<Box<dyn Collector>> {
+    Section::ALL
+        .into_iter()
+        .filter(|section| section.enabled(config))
+        .map(|section| section.build(config))
+        .collect()
 }

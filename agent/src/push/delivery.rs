@@ -14,7 +14,7 @@ use peeper_proto::remote_write::sample_count;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Waits between retries: fast at first, at most a minute.
 const RETRY_BASE: Duration = Duration::from_millis(500);
@@ -39,6 +39,18 @@ impl DeliveryHandle {
     }
 }
 
+/// Reconfigures a running delivery loop (a reload): a new sender (server URL, token, CA,
+/// transport) and drain rate take over from the next send; the queue is untouched.
+pub struct DeliveryControl {
+    tx: watch::Sender<Option<(Sender, u32)>>,
+}
+
+impl DeliveryControl {
+    pub fn reconfigure(&self, sender: Sender, drain_rate: u32) {
+        let _ = self.tx.send(Some((sender, drain_rate)));
+    }
+}
+
 /// Where the batch being sent came from, so the answer acts on the right store.
 enum Source {
     Disk(Entry),
@@ -56,6 +68,7 @@ pub struct Delivery {
     disk_failing: bool,
     newest_next: bool,
     drain_interval: Duration,
+    updates: Option<watch::Receiver<Option<(Sender, u32)>>>,
 }
 
 impl Delivery {
@@ -77,10 +90,39 @@ impl Delivery {
             failing_since: None,
             disk_failing: false,
             newest_next: true,
-            drain_interval: Duration::from_secs(1) / drain_rate.max(1),
+            drain_interval: drain_interval(drain_rate),
+            updates: None,
         };
         delivery.update_queue_stats();
         (delivery, DeliveryHandle { tx })
+    }
+
+    /// The way to reconfigure this loop once it runs.
+    pub fn control(&mut self) -> DeliveryControl {
+        let (tx, rx) = watch::channel(None);
+        self.updates = Some(rx);
+        DeliveryControl { tx }
+    }
+
+    /// Takes a new sender if a reload sent one; a waiting retry is then tried at once.
+    fn take_update(&mut self) -> bool {
+        let Some(updates) = self.updates.as_mut() else {
+            return false;
+        };
+        if !updates.has_changed().unwrap_or(false) {
+            return false;
+        }
+        let Some((sender, drain_rate)) = updates.borrow_and_update().clone() else {
+            return false;
+        };
+        tracing::info!(
+            url = sender.url(),
+            "delivery uses the reloaded server settings"
+        );
+        self.sender = sender;
+        self.drain_interval = drain_interval(drain_rate);
+        self.backoff.reset();
+        true
     }
 
     /// Runs until every handle is dropped, then tries for up to `drain` to send what is left.
@@ -120,6 +162,7 @@ impl Delivery {
 
     /// Sends one batch; returns how long to wait before the next attempt after a failure.
     async fn send_next(&mut self) -> Option<Duration> {
+        self.take_update();
         let (source, batch) = if let Some(batch) = self.overflow.pop_front() {
             (Source::Memory, batch)
         } else {
@@ -275,12 +318,15 @@ impl Delivery {
     }
 
     /// Sleeps for `wait` while still taking new batches. False when the handles are gone.
+    /// A reload with new server settings ends the wait early.
     async fn wait_receiving(&mut self, wait: Duration) -> bool {
         let sleep = tokio::time::sleep(wait);
         tokio::pin!(sleep);
+        let mut updates = self.updates.clone();
         loop {
             tokio::select! {
                 _ = &mut sleep => return true,
+                _ = changed(&mut updates) => return true,
                 batch = self.rx.recv() => match batch {
                     Some(batch) => self.enqueue(batch),
                     None => return false,
@@ -334,4 +380,18 @@ impl Delivery {
             .queue_oldest_age_ms
             .store(self.disk.oldest_age().as_millis() as u64, Ordering::Relaxed);
     }
+}
+
+fn drain_interval(drain_rate: u32) -> Duration {
+    Duration::from_secs(1) / drain_rate.max(1)
+}
+
+/// Resolves when a reload sent new settings; never without a control.
+async fn changed(updates: &mut Option<watch::Receiver<Option<(Sender, u32)>>>) {
+    if let Some(rx) = updates
+        && rx.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }

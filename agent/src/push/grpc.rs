@@ -8,8 +8,9 @@ use peeper_proto::v1::ingest_client::IngestClient;
 use peeper_proto::v1::{Compression, WriteBatch};
 use std::time::Duration;
 use tonic::Code;
+use tonic::codegen::http::uri::InvalidUri;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint, Uri};
 
 #[derive(Clone)]
 pub struct GrpcSender {
@@ -21,24 +22,34 @@ impl GrpcSender {
     pub fn try_new(config: &PushConfig) -> Result<Self, PushError> {
         let origin = origin(&config.write_url);
         let invalid = |detail: String| PushError::Grpc(format!("server URL {origin}: {detail}"));
-        let mut endpoint = Endpoint::from_shared(origin.clone())
-            .map_err(|e| invalid(e.to_string()))?
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .http2_keep_alive_interval(Duration::from_secs(30));
-        if origin.starts_with("https://") {
-            let mut tls = ClientTlsConfig::new().with_native_roots();
-            if let Some(path) = &config.ca_file {
-                let pem = std::fs::read(path).map_err(|source| PushError::CaFile {
-                    path: path.clone(),
-                    source,
-                })?;
-                tls = tls.ca_certificate(Certificate::from_pem(pem));
+        let endpoint = |uri: String| {
+            Endpoint::from_shared(uri)
+                .map_err(|e| invalid(e.to_string()))
+                .map(|endpoint| {
+                    endpoint
+                        .connect_timeout(Duration::from_secs(10))
+                        .timeout(Duration::from_secs(30))
+                        .http2_keep_alive_interval(Duration::from_secs(30))
+                })
+        };
+        // Connects on first use, so an agent starts while the server is away.
+        let channel = match origin.strip_prefix("https://") {
+            // The agent's own rustls client (see crate::tls), through a connector: tonic's
+            // TLS cannot take a custom verifier. The endpoint is `http://` so that tonic adds
+            // no TLS of its own; the requests still say `https://`.
+            Some(authority) => {
+                let tls =
+                    crate::tls::client_config(config.ca_file.as_deref(), crate::tls::ALPN_GRPC)
+                        .map_err(super::ca_file_error)?;
+                let https: Uri = origin
+                    .parse()
+                    .map_err(|e: InvalidUri| invalid(e.to_string()))?;
+                endpoint(format!("http://{authority}"))?
+                    .origin(https)
+                    .connect_with_connector_lazy(crate::tls::GrpcConnector::new(tls))
             }
-            endpoint = endpoint
-                .tls_config(tls)
-                .map_err(|e| invalid(e.to_string()))?;
-        }
+            None => endpoint(origin.clone())?.connect_lazy(),
+        };
         let authorization = match &config.token {
             Some(token) => Some(format!("Bearer {token}").parse().map_err(|_| {
                 PushError::Grpc("the token holds characters not allowed in gRPC metadata".into())
@@ -46,8 +57,7 @@ impl GrpcSender {
             None => None,
         };
         Ok(GrpcSender {
-            // Connects on first use, so an agent starts while the server is away.
-            client: IngestClient::new(endpoint.connect_lazy()),
+            client: IngestClient::new(channel),
             authorization,
         })
     }

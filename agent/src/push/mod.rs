@@ -8,7 +8,7 @@ mod grpc;
 mod queue;
 
 pub use backoff::{Backoff, random_fraction};
-pub use delivery::{Delivery, DeliveryHandle};
+pub use delivery::{Delivery, DeliveryControl, DeliveryHandle};
 pub use disk::{DiskQueue, QueueError};
 pub use queue::{Batch, BatchQueue};
 
@@ -102,17 +102,11 @@ impl HttpsSender {
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("peeper-agent/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.ca_file {
-            let pem = std::fs::read(path).map_err(|source| PushError::CaFile {
-                path: path.clone(),
-                source,
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)?;
-            if certs.is_empty() {
-                return Err(PushError::CaFileEmpty(path.clone()));
-            }
-            builder = builder.tls_certs_merge(certs);
-        }
+        // The agent's own rustls client (system bundle + CA file, a self-signed certificate
+        // pinned in the CA file accepted): see crate::tls.
+        let tls = crate::tls::client_config(config.ca_file.as_deref(), crate::tls::ALPN_HTTPS)
+            .map_err(ca_file_error)?;
+        builder = builder.tls_backend_preconfigured(tls);
         Ok(HttpsSender {
             client: builder.build()?,
             url: config.write_url.clone(),
@@ -184,16 +178,40 @@ pub fn classify(status: StatusCode, detail: String, retry_after: Option<Duration
     }
 }
 
-/// An error with its causes, e.g. "error sending request: connection refused".
-fn error_chain(err: &dyn std::error::Error) -> String {
+/// An error with its causes, e.g. "error sending request: connection refused". A refused
+/// server certificate ends the chain with its cause and fix in words ([`crate::tls::explain`]).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(refusal) = crate::tls::certificate_refusal(err) {
+        return refusal;
+    }
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
         text.push_str(": ");
+        if let Some(refusal) = crate::tls::certificate_refusal(cause) {
+            text.push_str(&refusal);
+            break;
+        }
         text.push_str(&cause.to_string());
         source = cause.source();
     }
     text
+}
+
+/// The CA file's trouble as a [`PushError`].
+fn ca_file_error(err: crate::tls::CaFileError) -> PushError {
+    use crate::tls::PemError;
+    match err.source {
+        PemError::Io(source) => PushError::CaFile {
+            path: err.path,
+            source,
+        },
+        PemError::Empty => PushError::CaFileEmpty(err.path),
+        PemError::NotPem(message) => PushError::CaFile {
+            path: err.path,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 pub mod alerting;
 pub mod haproxy;
 pub mod legit;
+pub mod packages;
 pub mod server;
 
 use std::io::{Read, Write};

@@ -154,6 +154,16 @@ impl ServerProcess {
         format!("http://{}", self.addr)
     }
 
+    /// Sends a signal (`HUP`, `TERM`, ...) to the server process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.pid().expect("the server runs").to_string();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
     pub fn sigkill(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap();

@@ -1,10 +1,14 @@
 //! Running the collectors: once (print or push) or continuously, each collector on its own
 //! task with its own interval jitter and timeout, so a slow one never holds up the others.
 
+mod loops;
+mod reload;
+
 use crate::collector::{self, Collector};
 use crate::config::AgentConfig;
-use crate::push::{Batch, Delivery, DeliveryHandle, DiskQueue, SendOutcome, Sender};
+use crate::push::{Batch, Delivery, DiskQueue, SendOutcome, Sender};
 use crate::stats::AgentStats;
+use loops::Loops;
 use peeper_proto::MetricFamily;
 use peeper_proto::codec::encode_write_request;
 use peeper_proto::exposition::encode_text;
@@ -184,44 +188,44 @@ async fn send_with_retries(sender: &Sender, batch: &Batch) -> Result<u64, RunErr
     }
 }
 
-/// Continuous mode: runs until `shutdown` resolves, then flushes for a few seconds.
+/// Continuous mode: runs until `shutdown` resolves, then flushes for a few seconds. Each
+/// configuration arriving on `reloads` (or the reason it could not be read) is applied as
+/// [`reload`] says.
 pub async fn run(
     config: AgentConfig,
+    mut reloads: tokio::sync::mpsc::Receiver<Result<AgentConfig, String>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), RunError> {
     let push = config.push.as_ref().ok_or(RunError::NoServer)?;
     let sender = Sender::try_new(push)?;
     let stats = Arc::new(AgentStats::default());
     let disk = DiskQueue::open(&config.buffer_dir, push.buffer_max_bytes)?;
-    let (delivery, handle) = Delivery::new(sender, disk, push.drain_rate, stats.clone());
+    let (mut delivery, handle) = Delivery::new(sender, disk, push.drain_rate, stats.clone());
+    let control = delivery.control();
     let delivery_task = tokio::spawn(delivery.run(SHUTDOWN_DRAIN));
-
-    let mut tasks = tokio::task::JoinSet::new();
-    for collector in collector::build(&config.collectors) {
-        tasks.spawn(collector_loop(
-            collector,
-            config.clone(),
-            stats.clone(),
-            handle.clone(),
-        ));
-    }
-    tasks.spawn(self_metrics_loop(
-        config.clone(),
-        stats.clone(),
-        handle.clone(),
-    ));
-    drop(handle);
+    let mut loops = Loops::start(&config, stats.clone(), handle);
     tracing::info!(
         instance = %config.instance,
         interval = ?config.interval,
         url = %push.write_url,
-        collectors = tasks.len() - 1,
+        collectors = loops.collectors(),
         "agent started"
     );
-    shutdown.await;
+    notify_systemd(sd_notify::NotifyState::Ready);
+    tokio::pin!(shutdown);
+    let mut current = config;
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(next) = reloads.recv() => {
+                current = reload::apply(current, next, &mut loops, &control, &stats);
+            }
+        }
+    }
+    notify_systemd(sd_notify::NotifyState::Stopping);
     tracing::info!("shutting down: flushing queued data");
-    tasks.abort_all();
-    while tasks.join_next().await.is_some() {}
+    // The loops hold the last delivery handles: the delivery loop drains once they are gone.
+    loops.abort_all().await;
     let _ = delivery_task.await;
     let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     // One line with the run's totals: what was produced, delivered, dropped and left queued.
@@ -237,62 +241,7 @@ pub async fn run(
     Ok(())
 }
 
-/// Sleeps a random part of the interval first, so agents started together spread out.
-async fn first_tick(interval: Duration) -> tokio::time::Interval {
-    tokio::time::sleep(interval.mul_f64(crate::push::random_fraction())).await;
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker
-}
-
-async fn collector_loop(
-    mut collector: Box<dyn Collector>,
-    config: AgentConfig,
-    stats: Arc<AgentStats>,
-    out: DeliveryHandle,
-) {
-    let mut ticker = first_tick(config.interval).await;
-    let mut failing = false;
-    loop {
-        ticker.tick().await;
-        let families = collect_one(
-            collector.as_mut(),
-            config.collect_timeout,
-            &config.instance,
-            &stats,
-            &mut failing,
-        )
-        .await;
-        for batch in make_batches(&families) {
-            let samples = batch.samples;
-            out.submit(batch).await;
-            stats.record_queued(samples);
-        }
-    }
-}
-
-/// The running agent's heartbeat: its collection interval, by which the server tracks its
-/// liveness (`--once` and `status` leave it out, so a cron job is not taken for a dead agent).
-fn interval_family(interval: Duration) -> MetricFamily {
-    let mut family = MetricFamily::gauge(
-        peeper_proto::names::AGENT_INTERVAL,
-        "The agent's collection interval; the server marks the agent silent after a few missed ones.",
-    );
-    family.push(&[], interval.as_secs_f64());
-    family
-}
-
-async fn self_metrics_loop(config: AgentConfig, stats: Arc<AgentStats>, out: DeliveryHandle) {
-    let mut ticker = first_tick(config.interval).await;
-    loop {
-        ticker.tick().await;
-        let mut families = vec![interval_family(config.interval)];
-        families.extend(stats.families());
-        label_families(&mut families, "agent", &config.instance);
-        for batch in make_batches(&families) {
-            let samples = batch.samples;
-            out.submit(batch).await;
-            stats.record_queued(samples);
-        }
-    }
+/// Tells systemd (`Type=notify`) the agent is ready or stopping; nothing without systemd.
+fn notify_systemd(state: sd_notify::NotifyState<'_>) {
+    let _ = sd_notify::notify(&[state]);
 }

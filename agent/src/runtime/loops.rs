@@ -1,0 +1,182 @@
+//! The running agent's loops: one per collector and one for the agent's own metrics, each on
+//! its own ticker. A loop stops only between cycles (when told to, by a reload), so a cycle in
+//! progress always finishes and hands its batches to the delivery queue.
+
+use super::{collect_one, label_families, make_batches};
+use crate::collector::{Collector, Section};
+use crate::config::AgentConfig;
+use crate::push::DeliveryHandle;
+use crate::stats::AgentStats;
+use peeper_proto::MetricFamily;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+/// When a loop's first cycle runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstCycle {
+    /// After a random part of the interval: agents started together spread out.
+    Jittered,
+    /// At once: a collector restarted by a reload leaves no gap.
+    Now,
+}
+
+/// What a loop is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LoopKey {
+    Collector(Section),
+    SelfMetrics,
+}
+
+/// The loops running now, each with the way to stop it between cycles.
+pub struct Loops {
+    tasks: JoinSet<()>,
+    stops: BTreeMap<LoopKey, oneshot::Sender<()>>,
+    stats: Arc<AgentStats>,
+    out: DeliveryHandle,
+}
+
+impl Loops {
+    /// Every enabled collector's loop and the self-metrics loop.
+    pub fn start(config: &AgentConfig, stats: Arc<AgentStats>, out: DeliveryHandle) -> Self {
+        let mut loops = Loops {
+            tasks: JoinSet::new(),
+            stops: BTreeMap::new(),
+            stats,
+            out,
+        };
+        for section in Section::ALL {
+            if section.enabled(&config.collectors) {
+                loops.spawn(LoopKey::Collector(section), config, FirstCycle::Jittered);
+            }
+        }
+        loops.spawn(LoopKey::SelfMetrics, config, FirstCycle::Jittered);
+        loops
+    }
+
+    /// Starts (or restarts) the loop for `key` with `config`; a section that is off only stops.
+    pub fn spawn(&mut self, key: LoopKey, config: &AgentConfig, first: FirstCycle) {
+        self.stop(key);
+        let (stop_tx, stop) = oneshot::channel();
+        let (config, stats, out) = (config.clone(), self.stats.clone(), self.out.clone());
+        match key {
+            LoopKey::Collector(section) if section.enabled(&config.collectors) => {
+                let collector = section.build(&config.collectors);
+                self.tasks
+                    .spawn(collector_loop(collector, config, stats, out, first, stop));
+            }
+            LoopKey::Collector(_) => return,
+            LoopKey::SelfMetrics => {
+                self.tasks
+                    .spawn(self_metrics_loop(config, stats, out, first, stop));
+            }
+        }
+        self.stops.insert(key, stop_tx);
+    }
+
+    /// Stops the loop for `key` after its current cycle, if it runs.
+    pub fn stop(&mut self, key: LoopKey) {
+        if let Some(stop) = self.stops.remove(&key) {
+            let _ = stop.send(());
+        }
+    }
+
+    /// How many collector loops run.
+    pub fn collectors(&self) -> usize {
+        self.stops
+            .keys()
+            .filter(|k| matches!(k, LoopKey::Collector(_)))
+            .count()
+    }
+
+    /// At shutdown: every loop ends now; the delivery loop flushes what was handed over.
+    pub async fn abort_all(mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// The first tick after the configured delay, then one every interval.
+async fn ticker(interval: Duration, first: FirstCycle) -> tokio::time::Interval {
+    if first == FirstCycle::Jittered {
+        tokio::time::sleep(interval.mul_f64(crate::push::random_fraction())).await;
+    }
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker
+}
+
+/// Waits for the next tick; false when the loop was told to stop.
+async fn next_cycle(ticker: &mut tokio::time::Interval, stop: &mut oneshot::Receiver<()>) -> bool {
+    tokio::select! {
+        biased;
+        _ = &mut *stop => false,
+        _ = ticker.tick() => true,
+    }
+}
+
+async fn submit(families: &[MetricFamily], out: &DeliveryHandle, stats: &AgentStats) {
+    for batch in make_batches(families) {
+        let samples = batch.samples;
+        out.submit(batch).await;
+        stats.record_queued(samples);
+    }
+}
+
+async fn collector_loop(
+    mut collector: Box<dyn Collector>,
+    config: AgentConfig,
+    stats: Arc<AgentStats>,
+    out: DeliveryHandle,
+    first: FirstCycle,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut ticker = tokio::select! {
+        ticker = ticker(config.interval, first) => ticker,
+        _ = &mut stop => return,
+    };
+    let mut failing = false;
+    while next_cycle(&mut ticker, &mut stop).await {
+        let families = collect_one(
+            collector.as_mut(),
+            config.collect_timeout,
+            &config.instance,
+            &stats,
+            &mut failing,
+        )
+        .await;
+        submit(&families, &out, &stats).await;
+    }
+}
+
+/// The running agent's heartbeat: its collection interval, by which the server tracks its
+/// liveness (`--once` and `status` leave it out, so a cron job is not taken for a dead agent).
+fn interval_family(interval: Duration) -> MetricFamily {
+    let mut family = MetricFamily::gauge(
+        peeper_proto::names::AGENT_INTERVAL,
+        "The agent's collection interval; the server marks the agent silent after a few missed ones.",
+    );
+    family.push(&[], interval.as_secs_f64());
+    family
+}
+
+async fn self_metrics_loop(
+    config: AgentConfig,
+    stats: Arc<AgentStats>,
+    out: DeliveryHandle,
+    first: FirstCycle,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut ticker = tokio::select! {
+        ticker = ticker(config.interval, first) => ticker,
+        _ = &mut stop => return,
+    };
+    while next_cycle(&mut ticker, &mut stop).await {
+        let mut families = vec![interval_family(config.interval)];
+        families.extend(stats.families());
+        label_families(&mut families, "agent", &config.instance);
+        submit(&families, &out, &stats).await;
+    }
+}
