@@ -45,6 +45,8 @@ cd "$ROOT"
 . "$ROOT/scripts/setup/status.sh"
 # shellcheck source=scripts/setup/compose.sh
 . "$ROOT/scripts/setup/compose.sh"
+# shellcheck source=scripts/setup/packages.sh
+. "$ROOT/scripts/setup/packages.sh"
 
 usage() {
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
@@ -88,6 +90,7 @@ parse_install() {
 
 main() {
   load_settings
+  choose_layout
   case "${1:-}" in
   -i | --install)
     shift

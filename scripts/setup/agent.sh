@@ -57,7 +57,7 @@ agent_modules() {
   done
   # On the server host, the server install's blackbox probes stay with its agent.
   if [ "$WITH_PROBES" = 1 ] || truthy "${PEEPER_PROBES_ENABLED:-}" || grep -qs blackbox "$RUN_DIR/server-modules"; then
-    export PEEPER_PROBES_ENABLED=true PEEPER_PROBES_DIR=${PEEPER_PROBES_DIR:-$ROOT/http}
+    export PEEPER_PROBES_ENABLED=true PEEPER_PROBES_DIR=${PEEPER_PROBES_DIR:-$PROBES_DIR}
     on+=(probes)
   fi
   AGENT_MODULES="linux${on[*]:+ ${on[*]}}"
@@ -76,9 +76,10 @@ agent_server() {
 # run_agent VAR...: the agent's env file from VARs, then the agent started with it; when it
 # runs already and the file changed, it re-reads the file (SIGHUP): no restart, nothing lost.
 run_agent() {
-  local env=$RUN_DIR/env/peeper-agent.env before
+  local env=$AGENT_ENV before
   before=$(cat "$env" 2>/dev/null || true)
-  write_env peeper-agent "$@"
+  mkdir -p "$(dirname "$env")"
+  write_env_to "$env" "$@"
   if ! running peeper-agent; then
     start peeper-agent "$BIN/peeper-agent" --env-file "$env"
   elif [ "$before" != "$(cat "$env")" ]; then
@@ -86,6 +87,19 @@ run_agent() {
     say "peeper-agent re-read its settings (SIGHUP): $(log_of peeper-agent) says what changed"
   else
     say "peeper-agent already running"
+  fi
+}
+
+# store_token FROM TO: the token where only the agent reads it: 0600 (setup.sh's layout,
+# the agent runs as root), or root:peeper 0640 (the packaged agent runs as peeper).
+store_token() {
+  if [ "$SYSTEM_LAYOUT" = 1 ]; then
+    install -m 0640 -o root -g peeper "$1" "$2"
+  else
+    (
+      umask 077
+      cp "$1" "$2"
+    )
   fi
 }
 
@@ -114,8 +128,10 @@ check_push() {
 install_agent() {
   agent_server
   agent_modules
-  build
-  local stored=$DATA_DIR/agent/agent.token candidate
+  local in_compose=0
+  [ "$FORCE_NATIVE" = 0 ] && compose_available && in_compose=1
+  prepare_programs peeper-agent
+  local stored=$AGENT_TOKEN candidate
   if [ -s peeper-token ]; then
     candidate=$ROOT/peeper-token
   elif [ -s "$stored" ]; then
@@ -123,22 +139,25 @@ install_agent() {
   else
     die "no token: save the token the server printed (./setup.sh --token TENANT there) as $ROOT/peeper-token and run this again"
   fi
-  export PEEPER_TOKEN_FILE=$candidate PEEPER_BUFFER_DIR=$DATA_DIR/agent/buffer PEEPER_INTERVAL=$INTERVAL
+  export PEEPER_TOKEN_FILE=$candidate PEEPER_BUFFER_DIR=$AGENT_BUFFER PEEPER_INTERVAL=$INTERVAL
   check_push
   begin_install
-  mkdir -p "$DATA_DIR/agent/buffer"
+  [ "$in_compose" = 1 ] || install_programs
+  mkdir -p "$AGENT_BUFFER" "$(dirname "$stored")"
   if [ "$candidate" != "$stored" ]; then
-    (
-      umask 077
-      cp "$candidate" "$stored"
-    )
+    store_token "$candidate" "$stored"
     rm -f "$ROOT/peeper-token"
-    say "stored the token in $stored (mode 0600) and deleted peeper-token"
+    say "stored the token in $stored (readable by the agent only) and deleted peeper-token"
   fi
   export PEEPER_TOKEN_FILE=$stored
-  if [ "$FORCE_NATIVE" = 0 ] && compose_available; then
+  if [ "$in_compose" = 1 ]; then
     install_agent_compose
     return
+  fi
+  if [ "$SYSTEM_LAYOUT" = 1 ]; then
+    # The packaged agent reads its files under /etc/peeper, not in this repository.
+    place_agent_files "$stored"
+    [ "${PEEPER_CA_FILE:-}" != "$ROOT/certs/ca/ca.crt" ] || export PEEPER_CA_FILE=$AGENT_CA
   fi
   # Installing again with other modules has the running agent take them up (SIGHUP).
   run_agent "${AGENT_VARS[@]}"

@@ -94,6 +94,16 @@ need_package() { # need_package BINARY PACKAGE
   say "installing $2 from Debian packages"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null ||
     die "apt-get install $2 failed; install it by hand and run ./setup.sh again"
+  # Under systemd the package starts its own default instance (victoria-metrics on :8428,
+  # Alertmanager on :9093); Peeper runs its own, configured one instead.
+  case "$2" in
+  victoria-metrics | prometheus-alertmanager)
+    if use_systemd && systemctl is-enabled --quiet "$2.service" 2>/dev/null; then
+      systemctl disable --now "$2.service" >/dev/null 2>&1 || true
+      say "stopped the package's default $2 service: Peeper runs its own instance"
+    fi
+    ;;
+  esac
 }
 
 build() {

@@ -70,12 +70,12 @@ ensure_certs() {
 
 # The token of the server host's own agent (tenant PEEPER_TENANT), created once.
 ensure_local_token() {
-  local token=$DATA_DIR/agent/agent.token
+  local token=$AGENT_TOKEN
   [ -s "$token" ] && return
-  mkdir -p "$DATA_DIR/agent"
+  mkdir -p "$(dirname "$token")"
   (
     umask 077
-    "$BIN/peeper-server" token create --tenant "$TENANT" --data-dir "$DATA_DIR/server" >"$token" 2>/dev/null
+    "$BIN/peeper-server" token create --tenant "$TENANT" --data-dir "$SERVER_DATA" >"$token" 2>/dev/null
   ) || die "cannot create a token for tenant $TENANT"
   say "created a token for the server host's agent (tenant $TENANT)"
 }
@@ -105,7 +105,7 @@ start_server_side() {
   write_env peeper-server PEEPER_AGENT_SILENT_AFTER PEEPER_CHECK_PATIENCE PEEPER_LIVENESS_INTERVAL RUST_LOG
   start peeper-server "$BIN/peeper-server" --plaintext --listen "127.0.0.1:$SERVER_PORT" \
     --metrics-listen "127.0.0.1:$SERVER_METRICS_PORT" --trusted-proxy 127.0.0.1/32 \
-    --remote-write-url "$VM_URL/api/v1/write" --data-dir "$DATA_DIR/server"
+    --remote-write-url "$VM_URL/api/v1/write" --data-dir "$SERVER_DATA"
   wait_http peeper-server "http://127.0.0.1:$SERVER_METRICS_PORT/metrics" 30
   start haproxy haproxy -f "$RUN_DIR/haproxy.cfg" -db
   wait_http haproxy "https://127.0.0.1:$PROXY_PORT/health" 30
@@ -125,14 +125,15 @@ start_server_side() {
 # The server host's own agent: Linux, and the probes of the blackbox module.
 start_local_agent() {
   ensure_local_token
-  export PEEPER_SERVER_URL="https://$HOST:$PROXY_PORT" PEEPER_TOKEN_FILE="$DATA_DIR/agent/agent.token"
-  export PEEPER_CA_FILE="$ROOT/certs/ca/ca.crt" PEEPER_BUFFER_DIR="$DATA_DIR/agent/buffer"
+  export PEEPER_SERVER_URL="https://$HOST:$PROXY_PORT" PEEPER_TOKEN_FILE="$AGENT_TOKEN"
+  export PEEPER_CA_FILE="$AGENT_CA" PEEPER_BUFFER_DIR="$AGENT_BUFFER"
   export PEEPER_INTERVAL="$INTERVAL"
   if [ "$WITH_BLACKBOX" = 1 ]; then
-    export PEEPER_PROBES_ENABLED=true PEEPER_PROBES_DIR="$ROOT/http"
-    [ -n "${PEEPER_PROBES_CA_FILE:-}" ] || [ ! -f certs/ca/ca.crt ] || export PEEPER_PROBES_CA_FILE="$ROOT/certs/ca/ca.crt"
+    export PEEPER_PROBES_ENABLED=true PEEPER_PROBES_DIR="$PROBES_DIR"
+    [ -n "${PEEPER_PROBES_CA_FILE:-}" ] || [ ! -f certs/ca/ca.crt ] || export PEEPER_PROBES_CA_FILE="$AGENT_CA"
   fi
-  mkdir -p "$DATA_DIR/agent/buffer"
+  mkdir -p "$AGENT_BUFFER"
+  place_agent_files "$AGENT_TOKEN"
   run_agent PEEPER_SERVER_URL PEEPER_TOKEN_FILE PEEPER_CA_FILE PEEPER_BUFFER_DIR \
     PEEPER_INTERVAL PEEPER_INSTANCE PEEPER_PROBES_ENABLED PEEPER_PROBES_DIR PEEPER_PROBES_CA_FILE PEEPER_LOG
 }
@@ -142,14 +143,15 @@ install_server() {
   need_package victoria-metrics victoria-metrics
   need_package prometheus-alertmanager prometheus-alertmanager
   need_package haproxy haproxy
-  build
+  prepare_programs peeper-server peeper-agent
   if [ "$WITH_BACKUP" = 1 ]; then
     require PEEPER_BACKUP_DIR .env.backup "backups are on and need a directory to write to"
     need_package vmbackup victoria-metrics
   fi
   begin_install
   render_alertmanager
-  mkdir -p "$DATA_DIR/vm" "$DATA_DIR/server"
+  install_programs
+  mkdir -p "$DATA_DIR/vm" "$SERVER_DATA"
   {
     [ "$WITH_BLACKBOX" = 1 ] && echo blackbox
     [ "$WITH_BACKUP" = 1 ] && echo backup
@@ -208,6 +210,7 @@ receivers_line() {
 # ./setup.sh --token TENANT: a new token for an agent of TENANT, printed once.
 new_token() {
   [ -n "${1:-}" ] || die "--token needs a tenant name, e.g. ./setup.sh --token acme"
-  [ -x "$BIN/peeper-server" ] || die "peeper-server is not built: run ./setup.sh -i first"
-  "$BIN/peeper-server" token create --tenant "$1" --data-dir "$DATA_DIR/server"
+  [ -x "$BIN/peeper-server" ] || BIN=/usr/bin
+  [ -x "$BIN/peeper-server" ] || die "peeper-server is not installed: run ./setup.sh -i first"
+  "$BIN/peeper-server" token create --tenant "$1" --data-dir "$SERVER_DATA"
 }

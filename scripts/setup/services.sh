@@ -32,21 +32,32 @@ running() {
 }
 
 # write_env NAME VAR...: the component's environment (VAR=value of each named variable that
-# is set), in a form both systemd's EnvironmentFile and bash read.
+# is set) in RUN_DIR/env/NAME.env, in a form systemd's EnvironmentFile, bash and
+# `peeper-agent --env-file` all read.
 write_env() {
-  local name=$1 var value
+  local name=$1
   shift
   mkdir -p "$RUN_DIR/env"
+  write_env_to "$RUN_DIR/env/$name.env" "$@"
+}
+
+# write_env_to FILE VAR...: the same into FILE.
+write_env_to() {
+  local file=$1 var value
+  shift
   (
     umask 077
+    echo "# Written by Peeper's setup.sh ($ROOT); ./setup.sh -u removes it."
+    [ "$file" != /etc/default/peeper-agent ] || echo 'PEEPER_AGENT_ARGS=""'
     for var in "$@"; do
       [ -n "${!var+x}" ] || continue
       value=${!var//\\/\\\\}
       value=${value//\"/\\\"}
       value=${value//\$/\\\$}
       printf '%s="%s"\n' "$var" "$value"
-    done >"$RUN_DIR/env/$name.env"
+    done >"$file"
   )
+  [ "$file" != /etc/default/peeper-agent ] || chmod 0644 "$file"
 }
 
 # render_unit NAME CMD...: a systemd unit running CMD with the component's environment.
@@ -92,6 +103,7 @@ roll_back() {
   local i
   for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do stop "${STARTED[$i]}" >/dev/null 2>&1 || true; done
   if [ "$FRESH_RUN_DIR" = 1 ]; then
+    remove_programs 1 >/dev/null
     find "$RUN_DIR" -mindepth 1 ! -name '*.log' -delete 2>/dev/null || true
     rmdir "$RUN_DIR" 2>/dev/null || true
     say "rolled back: nothing is left installed; the logs are in $RUN_DIR"
@@ -118,6 +130,10 @@ start() {
     return
   fi
   STARTED+=("$name")
+  if packaged_unit "$name"; then
+    start_packaged "$name" "$@"
+    return
+  fi
   if use_systemd; then
     local unit
     unit=$(unit_of "$name")
@@ -146,6 +162,11 @@ start() {
 # stop NAME: stops it (the whole supervised group), if it runs.
 stop() {
   local name=$1 pid
+  if packaged_unit "$name"; then
+    systemctl disable --now "$name.service" >/dev/null 2>&1 || true
+    say "stopped $name"
+    return
+  fi
   if use_systemd; then
     local unit
     unit=$(unit_of "$name")

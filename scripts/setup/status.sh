@@ -11,15 +11,23 @@ address_of() {
   haproxy) echo ":$PROXY_PORT (stats 127.0.0.1:$HAPROXY_STATS_PORT)" ;;
   alertmanager) echo "127.0.0.1:$ALERTMANAGER_PORT" ;;
   vmalert) echo "127.0.0.1:$VMALERT_PORT" ;;
-  peeper-agent) echo "pushes to ${PEEPER_SERVER_URL:-$(sed -n 's/^PEEPER_SERVER_URL="\(.*\)"$/\1/p' "$RUN_DIR/env/peeper-agent.env" 2>/dev/null)}" ;;
+  peeper-agent) echo "pushes to ${PEEPER_SERVER_URL:-$(sed -n 's/^PEEPER_SERVER_URL="\(.*\)"$/\1/p' "$AGENT_ENV" 2>/dev/null)}" ;;
   esac
+}
+
+# Whether this copy's -i installed NAME: a pid file, an env file, a unit or a log of its own.
+installed_here() {
+  local name=$1
+  [ -f "$RUN_DIR/$1.pid" ] || [ -f "$RUN_DIR/env/$name.env" ] || [ -f "$RUN_DIR/$name.log" ] ||
+    grep -qs "setup.sh ($ROOT)" "$SYSTEMD_DIR/$(unit_of "$name")" ||
+    { [ "$name" = peeper-agent ] && grep -qs "setup.sh ($ROOT)" "$AGENT_ENV"; } ||
+    { [ "$name" = peeper-server ] && grep -qs "setup.sh ($ROOT)" /etc/default/peeper-server; }
 }
 
 status() {
   local name state installed=0
   for name in "${ALL_COMPONENTS[@]}"; do
-    [ -f "$RUN_DIR/$name.pid" ] || [ -f "$RUN_DIR/env/$name.env" ] || grep -qs "setup.sh ($ROOT)" "$SYSTEMD_DIR/$(unit_of "$name")" ||
-      [ -f "$RUN_DIR/$name.log" ] || continue
+    installed_here "$name" || continue
     installed=1
     if running "$name"; then state=running; else state=STOPPED; fi
     printf '%-17s %-8s %s  log %s\n' "$name" "$state" "$(address_of "$name")" "$(log_of "$name")"
@@ -39,7 +47,10 @@ status() {
 uninstall() {
   local purge=${1:-0} i
   uninstall_compose "$purge"
-  for ((i = ${#ALL_COMPONENTS[@]} - 1; i >= 0; i--)); do stop "${ALL_COMPONENTS[$i]}"; done
+  for ((i = ${#ALL_COMPONENTS[@]} - 1; i >= 0; i--)); do
+    if installed_here "${ALL_COMPONENTS[$i]}"; then stop "${ALL_COMPONENTS[$i]}"; fi
+  done
+  remove_programs "$purge"
   remove_grafana_files
   if [ -f "$CRON_FILE" ] && grep -q "Peeper's setup.sh ($ROOT)" "$CRON_FILE"; then
     rm -f "$CRON_FILE"

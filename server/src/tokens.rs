@@ -193,6 +193,7 @@ impl TokenStore {
                 .open(&tmp)?;
             f.write_all(text.as_bytes())?;
             f.sync_all()?;
+            give_to_dir_owner(&f, dir)?;
             std::fs::rename(&tmp, &self.path)?;
             std::fs::File::open(dir)?.sync_all()
         })();
@@ -298,3 +299,22 @@ fn base64url(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The file belongs to whoever owns the data directory: `token create` run as root in the
+/// service's directory (`/var/lib/peeper-server`, owned by `peeper`) must leave a file the
+/// service can read. Only root can give a file away; anyone else writes their own.
+fn give_to_dir_owner(file: &std::fs::File, dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(dir)?;
+    let mine = file.metadata()?;
+    if rustix::process::geteuid().is_root()
+        && (mine.uid(), mine.gid()) != (owner.uid(), owner.gid())
+    {
+        rustix::fs::fchown(
+            file,
+            Some(rustix::fs::Uid::from_raw(owner.uid())),
+            Some(rustix::fs::Gid::from_raw(owner.gid())),
+        )?;
+    }
+    Ok(())
+}

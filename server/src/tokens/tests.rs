@@ -189,3 +189,28 @@ fn rate_limit_is_stored_and_old_files_still_read() {
     assert!(err.contains("10.9.9.9") && err.contains(&id), "{err}");
     assert!(!err.contains(&token));
 }
+
+#[test]
+fn a_token_created_by_root_belongs_to_the_data_dirs_owner() {
+    use std::os::unix::fs::MetadataExt;
+    if !rustix::process::geteuid().is_root() {
+        panic!(
+            "this test checks what root's `token create` leaves: run it as root (scripts/test.sh does)"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The service's directory, owned by its user (here: nobody).
+    rustix::fs::chown(
+        dir.path(),
+        Some(rustix::fs::Uid::from_raw(65534)),
+        Some(rustix::fs::Gid::from_raw(65534)),
+    )
+    .unwrap();
+    TokenStore::open(dir.path())
+        .unwrap()
+        .create("acme", &[])
+        .unwrap();
+    let meta = std::fs::metadata(dir.path().join(TOKENS_FILE)).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+}

@@ -52,7 +52,7 @@ impl Default for ProbesConfig {
     fn default() -> Self {
         ProbesConfig {
             enabled: true,
-            dir: PathBuf::from("/etc/peeper-agent/probes"),
+            dir: PathBuf::from("/etc/peeper/probes"),
             timeout: "5s".to_owned(),
             concurrency: 16,
             ca_file: None,
