@@ -296,13 +296,26 @@ impl Liveness {
                 );
             }
         }
+        let carry_after = self.config.carry_after();
         for (key, record) in observed.checks {
-            let before = inner.state.merge_check(key.clone(), record.clone());
-            if before.is_some_and(|b| policy.overdue(&b, now)) && !policy.overdue(&record, now) {
+            let Some(before) = inner.state.merge_check(key.clone(), record.clone()) else {
+                continue;
+            };
+            if before.last_run >= record.last_run {
+                continue; // an older result arriving late changes nothing
+            }
+            if policy.overdue(&before, now) && !policy.overdue(&record, now) {
                 came_back.push((
                     key.tenant.clone(),
                     series::check_overdue(&key, false, ts_ms),
                 ));
+            }
+            // The syncs were carrying the previous result, stamped later than this one's
+            // own samples may be: write this one stamped now, so the newest status and
+            // message in the store are this result's (ARCHITECTURE.md, "Liveness").
+            if now - before.last_run > carry_after {
+                let carried = series::check_result(&key, &record, record.ok, ts_ms);
+                came_back.extend(carried.into_iter().map(|s| (key.tenant.clone(), s)));
             }
         }
         if !came_back.is_empty() {

@@ -259,3 +259,39 @@ fn a_silent_agent_that_pushes_again_is_written_at_once() {
     assert_eq!(up, [1.0]);
     assert!(pending.iter().all(|(tenant, _)| tenant == "acme"));
 }
+
+#[test]
+fn a_new_result_of_a_carried_check_is_written_at_once_with_its_message() {
+    let liveness = Liveness::new(LivenessConfig::derived(&store()));
+    let (body, watched) = batch();
+    let observed = liveness.observe("acme", &body, &watched);
+    let (key, fresh) = observed.checks[0].clone();
+    // The syncs were carrying an older result with another message.
+    let mut old = fresh.clone();
+    old.last_run = fresh.last_run - 3600.0;
+    old.message = "all good".into();
+    liveness
+        .inner
+        .lock()
+        .unwrap()
+        .state
+        .checks
+        .insert(key.clone(), old);
+    liveness.record(observed.clone());
+    let pending = liveness.take_pending();
+    let message = pending
+        .iter()
+        .find(|(_, s)| {
+            s.labels
+                .iter()
+                .any(|l| l.value == "peeper_check_message_info")
+        })
+        .expect("the new result is written");
+    assert!(
+        message.1.labels.iter().any(|l| l.value == "3 files copied"),
+        "{message:?}"
+    );
+    // The same result again (or an older one) writes nothing.
+    liveness.record(observed);
+    assert!(liveness.take_pending().is_empty());
+}
