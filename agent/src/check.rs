@@ -4,7 +4,7 @@
 //! one push of the agent's own build info tells whether the server answers and accepts the
 //! token. Returns false if anything failed.
 
-use crate::collector::{Section, build};
+use crate::collector::Cycle;
 use crate::config::AgentConfig;
 use crate::runtime::{label_families, push_families};
 use peeper_proto::MetricFamily;
@@ -31,12 +31,11 @@ pub async fn check_config(config: &AgentConfig, env_files: &[PathBuf]) -> bool {
             files.join(", ")
         ),
     );
-    let sections = Section::ALL
-        .into_iter()
-        .filter(|s| s.enabled(&config.collectors));
-    for (section, mut collector) in sections.zip(build(&config.collectors)) {
-        let item = format!("collector {}", section.name());
-        let result = tokio::time::timeout(config.collect_timeout, collector.collect()).await;
+    for spec in config.collectors.enabled() {
+        let mut collector = spec.build();
+        let item = format!("collector {}", spec.section());
+        let cycle = Cycle::starting_now(config.interval, config.collect_timeout);
+        let result = tokio::time::timeout(config.collect_timeout, collector.collect(cycle)).await;
         match result {
             Err(_) => line(
                 false,

@@ -2,22 +2,16 @@
 //! validated [`AgentConfig`] before any I/O starts.
 
 use crate::cli::Cli;
-use crate::collector::apache::ApacheConfig;
-use crate::collector::certs::CertsConfig;
-use crate::collector::checks::ChecksConfig;
-use crate::collector::checks::config::CheckEntry;
-use crate::collector::docker::DockerConfig;
-use crate::collector::linux::LinuxConfig;
-use crate::collector::mysql::MysqlConfig;
-use crate::collector::postgres::PostgresConfig;
-use crate::collector::probes::ProbesConfig;
+use crate::collector::Collectors;
+pub use crate::settings::{ConfigError, EnvLookup};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The config file (`--config`). Keys mirror the flags; each collector has its own table.
+/// The config file (`--config`). Keys mirror the flags; each collector has its own table,
+/// read by the collector itself (`collector::registry`).
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub server: Option<String>,
     pub token_file: Option<PathBuf>,
@@ -29,29 +23,9 @@ pub struct FileConfig {
     pub buffer_max_bytes: Option<u64>,
     pub drain_rate: Option<u32>,
     pub transport: Option<String>,
-    pub linux: Option<LinuxConfig>,
-    pub docker: Option<DockerConfig>,
-    pub apache: Option<ApacheConfig>,
-    pub mysql: Option<MysqlConfig>,
-    pub postgres: Option<PostgresConfig>,
-    pub certs: Option<CertsConfig>,
-    pub probes: Option<ProbesConfig>,
-    /// `[[checks]]` entries.
-    #[serde(default)]
-    pub checks: Vec<CheckEntry>,
-}
-
-/// Which collectors run, and their settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CollectorsConfig {
-    pub linux: LinuxConfig,
-    pub docker: DockerConfig,
-    pub apache: ApacheConfig,
-    pub mysql: MysqlConfig,
-    pub postgres: PostgresConfig,
-    pub certs: CertsConfig,
-    pub probes: ProbesConfig,
-    pub checks: ChecksConfig,
+    /// The collectors' tables (`[linux]`, `[[checks]]`, ...) and anything unknown.
+    #[serde(flatten)]
+    pub sections: BTreeMap<String, toml::Value>,
 }
 
 /// How batches reach the server.
@@ -99,79 +73,26 @@ pub struct AgentConfig {
     pub collect_timeout: Duration,
     pub buffer_dir: PathBuf,
     pub push: Option<PushConfig>,
-    pub collectors: CollectorsConfig,
+    pub collectors: Collectors,
 }
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 pub const DEFAULT_BUFFER_MAX_BYTES: u64 = 512 * 1024 * 1024;
 pub const DEFAULT_DRAIN_RATE: u32 = 20;
 const DEFAULT_BUFFER_DIR: &str = "/var/lib/peeper-agent";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    ReadFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config file {path} is not valid: {message}")]
-    ParseFile { path: PathBuf, message: String },
-    #[error("{setting} = {value:?} is not a duration: write it like `15s`, `500ms`, `2m` or `1h`")]
-    Duration {
-        setting: &'static str,
-        value: String,
-    },
-    #[error("{setting} must be between {min:?} and {max:?}, got {value:?}")]
-    OutOfRange {
-        setting: &'static str,
-        value: Duration,
-        min: Duration,
-        max: Duration,
-    },
-    #[error(
-        "no server to push to: set --server URL (or PEEPER_SERVER_URL, or `server` in the config file), or use --once --print to only print"
-    )]
-    NoServer,
-    #[error("server URL {0:?} must start with http:// or https://")]
-    ServerScheme(String),
-    #[error(
-        "cannot read the token file {path}: {source}; create it with the token from `peeper-server token create` (mode 0600)"
-    )]
-    TokenFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the token file {0} is empty: put the token from `peeper-server token create` in it")]
-    EmptyToken(PathBuf),
-    #[error(
-        "CA file {0} does not exist: point --ca-file (PEEPER_CA_FILE) at a PEM certificate, e.g. certs/ca/ca.crt"
-    )]
-    MissingCaFile(PathBuf),
-    #[error("transport {0:?} is not supported: use `https` or `grpc`")]
-    Transport(String),
-    #[error("environment variable {name}={value:?} is not valid: {expected}")]
-    Env {
-        name: &'static str,
-        value: String,
-        expected: &'static str,
-    },
-    #[error("cannot read {setting} {path}: {source}")]
-    SecretFile {
-        setting: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{setting}: {message}")]
-    Invalid {
-        setting: &'static str,
-        message: String,
-    },
-    #[error("the instance name is empty and the hostname could not be read: set --instance NAME")]
-    NoInstance,
-}
-
-/// Reads the environment through a function so tests can supply their own.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+/// The file's settings outside the collectors' tables, named when a key is unknown.
+const TOP_LEVEL_KEYS: [&str; 10] = [
+    "server",
+    "token_file",
+    "ca_file",
+    "instance",
+    "interval",
+    "collect_timeout",
+    "buffer_dir",
+    "buffer_max_bytes",
+    "drain_rate",
+    "transport",
+];
 
 impl AgentConfig {
     /// Merges flags (clap already applied their env twins) over the file over defaults,
@@ -213,17 +134,28 @@ impl AgentConfig {
             .or(file.buffer_dir.clone())
             .unwrap_or_else(|| PathBuf::from(DEFAULT_BUFFER_DIR));
 
-        let collectors = CollectorsConfig {
-            linux: linux_config(file.linux.clone().unwrap_or_default(), env)?,
-            docker: DockerConfig::resolve(file.docker.clone(), env)?,
-            apache: ApacheConfig::resolve(file.apache.clone(), env)?,
-            mysql: MysqlConfig::resolve(file.mysql.clone(), env)?,
-            postgres: PostgresConfig::resolve(file.postgres.clone(), env)?,
-            certs: CertsConfig::resolve(file.certs.clone(), env)?
-                .with_schedule(interval, collect_timeout),
-            probes: ProbesConfig::resolve(file.probes.clone(), env, collect_timeout)?,
-            checks: ChecksConfig::resolve(&file.checks, env, interval, collect_timeout)?,
-        };
+        let mut sections = file.sections.clone();
+        let collectors = Collectors::resolve(&mut sections, env).map_err(|e| match e {
+            ConfigError::Table { .. } => ConfigError::ParseFile {
+                path: cli.config.clone().unwrap_or_default(),
+                message: e.to_string(),
+            },
+            other => other,
+        })?;
+        if let Some(unknown) = sections.keys().next() {
+            return Err(ConfigError::ParseFile {
+                path: cli.config.clone().unwrap_or_default(),
+                message: format!(
+                    "unknown key `{unknown}`: the settings are {}, and the tables {}",
+                    TOP_LEVEL_KEYS.join(", "),
+                    crate::collector::registry::COLLECTORS
+                        .iter()
+                        .map(|r| format!("[{}]", r.section))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
 
         let server = cli.server.clone().or(file.server.clone());
         let push = match server {
@@ -271,17 +203,6 @@ fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
         path: path.to_owned(),
         message: e.to_string(),
     })
-}
-
-/// `PEEPER_LINUX_*` over the `[linux]` table.
-fn linux_config(mut linux: LinuxConfig, env: EnvLookup<'_>) -> Result<LinuxConfig, ConfigError> {
-    if let Some(value) = env("PEEPER_LINUX_ENABLED") {
-        linux.enabled = parse_bool("PEEPER_LINUX_ENABLED", &value)?;
-    }
-    if let Some(value) = env("PEEPER_LINUX_ROOTFS").filter(|v| !v.is_empty()) {
-        linux.rootfs = PathBuf::from(value);
-    }
-    Ok(linux)
 }
 
 /// The remote-write URL for a `--server` value: a bare base URL gets `/api/v1/write`.
@@ -353,18 +274,6 @@ fn check_range(
 }
 
 pub use peeper_proto::duration::parse as parse_duration;
-
-pub(crate) fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(ConfigError::Env {
-            name,
-            value: value.to_owned(),
-            expected: "true or false",
-        }),
-    }
-}
 
 /// The host's name from the kernel.
 pub fn hostname() -> Option<String> {

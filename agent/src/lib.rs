@@ -9,6 +9,7 @@ pub mod collector;
 pub mod config;
 pub mod push;
 pub mod runtime;
+pub mod settings;
 pub mod stats;
 pub mod status;
 pub mod tls;

@@ -31,6 +31,7 @@ struct CollectorRun {
     duration: Duration,
     success: bool,
     failures: u64,
+    panics: u64,
 }
 
 /// Why a push failed, as the `reason` label of `peeper_agent_push_errors_total`.
@@ -57,6 +58,15 @@ impl AgentStats {
         if !success {
             run.failures += 1;
         }
+    }
+
+    /// A cycle that panicked: a failure, counted apart too, since it is a bug in the agent.
+    pub fn record_panic(&self, job: &'static str) {
+        let mut collectors = self.collectors.lock().expect("stats lock");
+        let run = collectors.entry(job).or_default();
+        run.success = false;
+        run.failures += 1;
+        run.panics += 1;
     }
 
     pub fn record_push_error(&self, reason: &'static str) {
@@ -131,10 +141,16 @@ impl AgentStats {
             "peeper_agent_collector_failures_total",
             "Cycles in which the collector failed or timed out.",
         );
+        let mut panics = MetricFamily::counter(
+            "peeper_agent_collector_panics_total",
+            "Cycles in which the collector panicked (a bug: please report it); the collector is \
+             built anew for its next cycle.",
+        );
         for (job, run) in self.collectors.lock().expect("stats lock").iter() {
             duration.push(&[("collector", job)], run.duration.as_secs_f64());
             success.push(&[("collector", job)], if run.success { 1.0 } else { 0.0 });
             failures.push(&[("collector", job)], run.failures as f64);
+            panics.push(&[("collector", job)], run.panics as f64);
         }
         let mut push_errors = MetricFamily::counter(
             "peeper_agent_push_errors_total",
@@ -169,6 +185,7 @@ impl AgentStats {
             duration,
             success,
             failures,
+            panics,
             MetricFamily::counter(
                 "peeper_agent_samples_collected_total",
                 "Samples queued for delivery: the collectors' and the agent's own.",

@@ -12,6 +12,7 @@
 pub mod codec;
 pub mod duration;
 pub mod exposition;
+pub mod failures;
 pub mod model;
 pub mod names;
 pub mod remote_write;

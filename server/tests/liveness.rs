@@ -278,10 +278,18 @@ async fn a_check_without_its_next_result_is_overdue_until_it_reports_or_is_forgo
     )
     .await;
     wait_value(&vm, &overdue, 0.0, Duration::from_secs(4), &[&a, &b]);
-    let message = vm.query(&format!(
-        "topk(1, timestamp(peeper_check_message_info{{{labels}}}))"
-    ));
-    assert_eq!(message[0]["metric"]["message"], "disk full");
+    // A new message is a new series, which the store indexes a moment after the samples of
+    // series it already knows (such as `overdue` above).
+    let newest = format!("topk(1, timestamp(peeper_check_message_info{{{labels}}}))");
+    support::wait_until(
+        "the newest message to be the ERR result's",
+        Duration::from_secs(5),
+        || {
+            vm.query(&newest)
+                .first()
+                .is_some_and(|m| m["metric"]["message"] == "disk full")
+        },
+    );
     assert_eq!(value(&vm, &status_of), Some(0.0));
 
     a.command(&["checks", "forget", "acme", "db-01", "nightly-backup"]);

@@ -1,21 +1,28 @@
 //! Collectors: one module per integration, each behind the small object-safe [`Collector`]
-//! trait and registered explicitly in [`build`] from the validated configuration.
+//! trait. Each owns its settings ([`CollectorConfig`]: the config-file table and the
+//! `PEEPER_<MODULE>_*` variables) and is registered once, in [`registry::COLLECTORS`].
+//! Adding a collector is a new module here and one line there (ARCHITECTURE.md,
+//! "Adding a collector").
 
 pub mod apache;
 pub mod certs;
 pub mod checks;
 pub mod docker;
-pub mod env;
 pub mod linux;
 pub mod mysql;
 pub mod postgres;
 pub mod probes;
+pub mod registry;
 
+pub use registry::{Collectors, Spec};
+
+use crate::settings::{ConfigError, EnvLookup};
 use peeper_proto::MetricFamily;
+use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
-
-use crate::config::CollectorsConfig;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// What a collector's `collect` returns: the families of one cycle, or why the whole
 /// collector failed. A collector whose *target* is down still returns `Ok` with its
@@ -24,12 +31,13 @@ pub type CollectFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<MetricFamily>, CollectError>> + Send + 'a>>;
 
 /// One source of metrics. Object-safe so the scheduler can hold `Box<dyn Collector>`.
-pub trait Collector: Send {
+pub trait Collector: Send + std::fmt::Debug {
     /// The `job` label of this collector's series (`linux`, `docker`, ...).
     fn job(&self) -> &'static str;
 
-    /// Collects one cycle. Called at most once at a time; the scheduler applies the timeout.
-    fn collect(&mut self) -> CollectFuture<'_>;
+    /// Collects one cycle, finishing its own work by `cycle.deadline`. Called at most once
+    /// at a time; the scheduler cuts a cycle that outlives its timeout.
+    fn collect(&mut self, cycle: Cycle) -> CollectFuture<'_>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,92 +48,57 @@ pub enum CollectError {
     Other(String),
 }
 
-/// The collectors by their config section (`[linux]`, `[mysql]`, ...), built explicitly, so a
-/// reload can restart exactly those whose settings changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Section {
-    Linux,
-    Apache,
-    Mysql,
-    Postgres,
-    Docker,
-    Certs,
-    Checks,
-    Probes,
+/// What the scheduler tells a collector about the cycle it runs: the one time budget every
+/// collector works within.
+#[derive(Debug, Clone, Copy)]
+pub struct Cycle {
+    /// The agent's collection interval.
+    pub interval: Duration,
+    /// When the collector's own work must be done: a little before the scheduler's timeout,
+    /// so that work cut short is still reported (a probe as failed, a check as ERR).
+    pub deadline: Instant,
 }
 
-impl Section {
-    pub const ALL: [Section; 8] = [
-        Section::Linux,
-        Section::Apache,
-        Section::Mysql,
-        Section::Postgres,
-        Section::Docker,
-        Section::Certs,
-        Section::Checks,
-        Section::Probes,
-    ];
-
-    /// The config table's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Section::Linux => "linux",
-            Section::Apache => "apache",
-            Section::Mysql => "mysql",
-            Section::Postgres => "postgres",
-            Section::Docker => "docker",
-            Section::Certs => "certs",
-            Section::Checks => "checks",
-            Section::Probes => "probes",
+impl Cycle {
+    /// A cycle starting now that the scheduler cuts after `timeout`.
+    pub fn starting_now(interval: Duration, timeout: Duration) -> Self {
+        // Keep back a tenth of the timeout, at most 200 ms, for reporting what was cut short.
+        let reserve = (timeout / 10).min(Duration::from_millis(200));
+        Cycle {
+            interval,
+            deadline: Instant::now() + timeout - reserve,
         }
     }
 
-    pub fn enabled(self, config: &CollectorsConfig) -> bool {
-        match self {
-            Section::Linux => config.linux.enabled,
-            Section::Apache => config.apache.enabled,
-            Section::Mysql => config.mysql.enabled,
-            Section::Postgres => config.postgres.enabled,
-            Section::Docker => config.docker.enabled,
-            Section::Certs => config.certs.enabled,
-            Section::Checks => config.checks.enabled,
-            Section::Probes => config.probes.enabled,
-        }
+    /// A cycle with the agent's default timing (15 s interval, 10 s timeout) starting now,
+    /// for running a collector by hand (tests, tools).
+    pub fn standard() -> Self {
+        Cycle::starting_now(Duration::from_secs(15), Duration::from_secs(10))
     }
 
-    /// Whether this section's settings are the same in both.
-    pub fn same(self, a: &CollectorsConfig, b: &CollectorsConfig) -> bool {
-        match self {
-            Section::Linux => a.linux == b.linux,
-            Section::Apache => a.apache == b.apache,
-            Section::Mysql => a.mysql == b.mysql,
-            Section::Postgres => a.postgres == b.postgres,
-            Section::Docker => a.docker == b.docker,
-            Section::Certs => a.certs == b.certs,
-            Section::Checks => a.checks == b.checks,
-            Section::Probes => a.probes == b.probes,
-        }
-    }
-
-    pub fn build(self, config: &CollectorsConfig) -> Box<dyn Collector> {
-        match self {
-            Section::Linux => Box::new(linux::LinuxCollector::new(&config.linux)),
-            Section::Apache => Box::new(apache::ApacheCollector::new(&config.apache)),
-            Section::Mysql => Box::new(mysql::MysqlCollector::new(&config.mysql)),
-            Section::Postgres => Box::new(postgres::PostgresCollector::new(&config.postgres)),
-            Section::Docker => Box::new(docker::DockerCollector::new(&config.docker)),
-            Section::Certs => Box::new(certs::CertsCollector::new(&config.certs)),
-            Section::Checks => Box::new(checks::ChecksCollector::new(&config.checks)),
-            Section::Probes => Box::new(probes::ProbesCollector::new(&config.probes)),
-        }
+    /// The time left until the deadline (zero once it passed).
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
     }
 }
 
-/// Every enabled collector.
-pub fn build(config: &CollectorsConfig) -> Vec<Box<dyn Collector>> {
-    Section::ALL
-        .into_iter()
-        .filter(|section| section.enabled(config))
-        .map(|section| section.build(config))
-        .collect()
+/// One collector's settings: read from its config-file table and environment, validated
+/// before any I/O, and the factory of the collector ("the config is the factory").
+pub trait CollectorConfig:
+    Clone + PartialEq + std::fmt::Debug + Send + Sync + Sized + 'static
+{
+    /// The config-file table (`[mysql]`, `[[checks]]`), also the collector's name in logs.
+    const SECTION: &'static str;
+
+    /// What the config file holds under [`Self::SECTION`].
+    type File: DeserializeOwned;
+
+    /// The file's table (`None`: absent) with the environment over it, validated.
+    fn resolve(file: Option<Self::File>, env: EnvLookup<'_>) -> Result<Self, ConfigError>;
+
+    /// Whether the collector runs.
+    fn enabled(&self) -> bool;
+
+    /// A collector with these settings.
+    fn build(&self) -> Box<dyn Collector>;
 }

@@ -160,7 +160,12 @@ mod tests {
         let (_, config) = sources(dir.path(), &["--once", "--print"])
             .load(false)
             .unwrap();
-        assert!(config.collectors.apache.enabled);
+        assert!(
+            config
+                .collectors
+                .get::<crate::collector::apache::ApacheConfig>()
+                .enabled
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::collector::linux::LinuxConfig;
 use clap::Parser;
 use std::collections::HashMap;
 
@@ -59,8 +60,11 @@ fn flag_beats_file_beats_default() {
         config.push.unwrap().write_url,
         "https://from-file/api/v1/write"
     );
-    assert_eq!(config.collectors.linux.rootfs, PathBuf::from("/host"));
-    assert!(config.collectors.linux.enabled);
+    assert_eq!(
+        config.collectors.get::<LinuxConfig>().rootfs,
+        PathBuf::from("/host")
+    );
+    assert!(config.collectors.get::<LinuxConfig>().enabled);
 
     let defaults = AgentConfig::try_new(&cli(&["--server", "http://x"]), &no_env, true).unwrap();
     assert_eq!(defaults.interval, DEFAULT_INTERVAL);
@@ -76,8 +80,11 @@ fn module_env_overrides_file() {
     .into();
     let lookup = |name: &str| env.get(name).map(|v| v.to_string());
     let config = AgentConfig::try_new(&cli(&["--once", "--print"]), &lookup, false).unwrap();
-    assert!(!config.collectors.linux.enabled);
-    assert_eq!(config.collectors.linux.rootfs, PathBuf::from("/rootfs"));
+    assert!(!config.collectors.get::<LinuxConfig>().enabled);
+    assert_eq!(
+        config.collectors.get::<LinuxConfig>().rootfs,
+        PathBuf::from("/rootfs")
+    );
 
     let bad: HashMap<&str, &str> = [("PEEPER_LINUX_ENABLED", "maybe")].into();
     let lookup = |name: &str| bad.get(name).map(|v| v.to_string());

@@ -26,7 +26,7 @@ const OVERFLOW_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Where collectors hand their batches. Dropping every handle ends the delivery loop
 /// (after it tried to flush what it holds; the rest stays on disk for the next start).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct DeliveryHandle {
     tx: mpsc::Sender<Batch>,
 }

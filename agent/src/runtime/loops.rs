@@ -3,11 +3,12 @@
 //! progress always finishes and hands its batches to the delivery queue.
 
 use super::{collect_one, label_families, make_batches};
-use crate::collector::{Collector, Section};
+use crate::collector::{Collector, Spec};
 use crate::config::AgentConfig;
 use crate::push::DeliveryHandle;
 use crate::stats::AgentStats;
 use peeper_proto::MetricFamily;
+use peeper_proto::failures::FailureStreak;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,11 +27,13 @@ pub enum FirstCycle {
 /// What a loop is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LoopKey {
-    Collector(Section),
+    /// A collector, by its config section.
+    Collector(&'static str),
     SelfMetrics,
 }
 
 /// The loops running now, each with the way to stop it between cycles.
+#[derive(Debug)]
 pub struct Loops {
     tasks: JoinSet<()>,
     stops: BTreeMap<LoopKey, oneshot::Sender<()>>,
@@ -47,10 +50,9 @@ impl Loops {
             stats,
             out,
         };
-        for section in Section::ALL {
-            if section.enabled(&config.collectors) {
-                loops.spawn(LoopKey::Collector(section), config, FirstCycle::Jittered);
-            }
+        for spec in config.collectors.enabled() {
+            let key = LoopKey::Collector(spec.section());
+            loops.spawn(key, config, FirstCycle::Jittered);
         }
         loops.spawn(LoopKey::SelfMetrics, config, FirstCycle::Jittered);
         loops
@@ -62,12 +64,20 @@ impl Loops {
         let (stop_tx, stop) = oneshot::channel();
         let (config, stats, out) = (config.clone(), self.stats.clone(), self.out.clone());
         match key {
-            LoopKey::Collector(section) if section.enabled(&config.collectors) => {
-                let collector = section.build(&config.collectors);
-                self.tasks
-                    .spawn(collector_loop(collector, config, stats, out, first, stop));
+            LoopKey::Collector(section) => {
+                let Some(spec) = config.collectors.section(section).filter(|s| s.enabled()) else {
+                    return;
+                };
+                let spec = spec.clone();
+                self.tasks.spawn(collector_loop(
+                    spec,
+                    Arc::new(config),
+                    stats,
+                    out,
+                    first,
+                    stop,
+                ));
             }
-            LoopKey::Collector(_) => return,
             LoopKey::SelfMetrics => {
                 self.tasks
                     .spawn(self_metrics_loop(config, stats, out, first, stop));
@@ -125,9 +135,27 @@ async fn submit(families: &[MetricFamily], out: &DeliveryHandle, stats: &AgentSt
     }
 }
 
+/// A collector and its failure streak, moved into a task of its own for each cycle.
+struct Running {
+    collector: Box<dyn Collector>,
+    streak: FailureStreak,
+}
+
+/// Aborts a cycle's task when the loop is aborted while waiting for it (at shutdown).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs a collector every interval. Each cycle runs in a task of its own, so a collector
+/// that panics loses that cycle only: the panic is counted, and the next cycle builds the
+/// collector anew from its settings.
 async fn collector_loop(
-    mut collector: Box<dyn Collector>,
-    config: AgentConfig,
+    spec: Arc<dyn Spec>,
+    config: Arc<AgentConfig>,
     stats: Arc<AgentStats>,
     out: DeliveryHandle,
     first: FirstCycle,
@@ -137,17 +165,46 @@ async fn collector_loop(
         ticker = ticker(config.interval, first) => ticker,
         _ = &mut stop => return,
     };
-    let mut failing = false;
+    let mut idle = None;
     while next_cycle(&mut ticker, &mut stop).await {
-        let families = collect_one(
-            collector.as_mut(),
-            config.collect_timeout,
-            &config.instance,
-            &stats,
-            &mut failing,
-        )
-        .await;
+        let families;
+        (idle, families) = run_cycle(idle, &spec, &config, &stats).await;
         submit(&families, &out, &stats).await;
+    }
+}
+
+/// One cycle of a collector, in a task of its own. A panic loses this cycle only: it is
+/// counted and logged, and the collector dropped, so the next cycle builds it anew.
+async fn run_cycle(
+    idle: Option<Running>,
+    spec: &Arc<dyn Spec>,
+    config: &Arc<AgentConfig>,
+    stats: &Arc<AgentStats>,
+) -> (Option<Running>, Vec<MetricFamily>) {
+    let mut running = idle.unwrap_or_else(|| Running {
+        collector: spec.build(),
+        streak: FailureStreak::default(),
+    });
+    let job = running.collector.job();
+    let (config, task_stats) = (config.clone(), stats.clone());
+    let cycle = tokio::spawn(async move {
+        let (collector, streak) = (running.collector.as_mut(), &mut running.streak);
+        let families = collect_one(collector, &config, &task_stats, streak).await;
+        (running, families)
+    });
+    let _abort = AbortOnDrop(cycle.abort_handle());
+    match cycle.await {
+        Ok((running, families)) => (Some(running), families),
+        Err(error) => {
+            if error.is_panic() {
+                stats.record_panic(job);
+                tracing::error!(
+                    collector = job,
+                    "the collector panicked (a bug: please report it with the log above); it is built anew for its next cycle"
+                );
+            }
+            (None, Vec::new())
+        }
     }
 }
 
@@ -180,3 +237,6 @@ async fn self_metrics_loop(
         submit(&families, &out, &stats).await;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,7 @@
 mod loops;
 mod reload;
 
-use crate::collector::{self, Collector};
+use crate::collector::{Collector, Cycle};
 use crate::config::AgentConfig;
 use crate::push::{Batch, Delivery, DiskQueue, SendOutcome, Sender};
 use crate::stats::AgentStats;
@@ -12,6 +12,7 @@ use loops::Loops;
 use peeper_proto::MetricFamily;
 use peeper_proto::codec::encode_write_request;
 use peeper_proto::exposition::encode_text;
+use peeper_proto::failures::FailureStreak;
 use peeper_proto::remote_write::{sample_count, to_write_request};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -31,38 +32,34 @@ pub enum RunError {
     NoServer,
 }
 
-/// One collector's cycle: its families with `instance` and `job` added, or nothing if it
-/// failed or timed out (recorded in the stats, logged once per failure streak).
+/// One collector's cycle, within `config.collect_timeout`: its families with `instance` and
+/// `job` added, or nothing if it failed or timed out (recorded in the stats, logged once
+/// per failure streak).
 async fn collect_one(
     collector: &mut dyn Collector,
-    timeout: Duration,
-    instance: &str,
+    config: &AgentConfig,
     stats: &AgentStats,
-    failing: &mut bool,
+    streak: &mut FailureStreak,
 ) -> Vec<MetricFamily> {
     let job = collector.job();
+    let timeout = config.collect_timeout;
+    let cycle = Cycle::starting_now(config.interval, timeout);
     let start = Instant::now();
-    let result = tokio::time::timeout(timeout, collector.collect()).await;
+    let result = tokio::time::timeout(timeout, collector.collect(cycle)).await;
     let elapsed = start.elapsed();
+    let what = format_args!("collector {job}");
     let error = match result {
         Ok(Ok(mut families)) => {
             stats.record_collection(job, elapsed, true);
-            if std::mem::take(failing) {
-                tracing::info!(collector = job, "collector works again");
-            }
-            for family in &mut families {
-                family.add_label("job", job);
-                family.add_label("instance", instance);
-            }
+            streak.succeeded(what, "works again");
+            label_families(&mut families, job, &config.instance);
             return families;
         }
         Ok(Err(err)) => err.to_string(),
         Err(_) => format!("timed out after {timeout:?}"),
     };
     stats.record_collection(job, elapsed, false);
-    if !std::mem::replace(failing, true) {
-        tracing::warn!(collector = job, error = %error, "collector failed; will keep trying every cycle");
-    }
+    streak.failed(what, error, "will keep trying every cycle");
     Vec::new()
 }
 
@@ -112,14 +109,13 @@ fn make_batches(families: &[MetricFamily]) -> Vec<Batch> {
 
 /// Every enabled collector once, concurrently, plus the agent's own metrics.
 async fn collect_all_once(config: &AgentConfig, stats: &Arc<AgentStats>) -> Vec<MetricFamily> {
+    let config = Arc::new(config.clone());
     let mut tasks = Vec::new();
-    for mut collector in collector::build(&config.collectors) {
-        let timeout = config.collect_timeout;
-        let instance = config.instance.clone();
-        let stats = stats.clone();
+    for mut collector in config.collectors.build() {
+        let (config, stats) = (config.clone(), stats.clone());
         tasks.push(tokio::spawn(async move {
-            let mut failing = false;
-            collect_one(collector.as_mut(), timeout, &instance, &stats, &mut failing).await
+            let mut streak = FailureStreak::default();
+            collect_one(collector.as_mut(), &config, &stats, &mut streak).await
         }));
     }
     let mut all = Vec::new();

@@ -6,7 +6,6 @@
 //! line, and the running one stays.
 
 use super::loops::{FirstCycle, LoopKey, Loops};
-use crate::collector::Section;
 use crate::config::AgentConfig;
 use crate::push::{DeliveryControl, Sender};
 use crate::stats::AgentStats;
@@ -108,21 +107,18 @@ fn switch(current: &AgentConfig, next: &AgentConfig, loops: &mut Loops) -> Chang
     let timing = current.interval != next.interval
         || current.collect_timeout != next.collect_timeout
         || current.instance != next.instance;
-    for section in Section::ALL {
-        let (was, is) = (
-            section.enabled(&current.collectors),
-            section.enabled(&next.collectors),
-        );
-        let changed = !section.same(&current.collectors, &next.collectors);
-        let key = LoopKey::Collector(section);
+    // Both hold every registered section, in the same order.
+    for (old, new) in current.collectors.all().zip(next.collectors.all()) {
+        let (was, is) = (old.enabled(), new.enabled());
+        let key = LoopKey::Collector(new.section());
         match (was, is) {
             (true, false) => {
                 loops.stop(key);
-                changes.stopped.push(section.name());
+                changes.stopped.push(new.section());
             }
-            (_, true) if !was || changed || timing => {
+            (_, true) if !was || !new.same_as(old.as_ref()) || timing => {
                 loops.spawn(key, next, FirstCycle::Now);
-                changes.restarted.push(section.name());
+                changes.restarted.push(new.section());
             }
             _ => {}
         }

@@ -19,7 +19,8 @@ pub async fn collect(
     collector: &mut dyn peeper_agent::collector::Collector,
 ) -> Vec<peeper_proto::MetricFamily> {
     let job = collector.job();
-    collector.collect().await.unwrap_or_else(|e| {
+    let cycle = peeper_agent::collector::Cycle::standard();
+    collector.collect(cycle).await.unwrap_or_else(|e| {
         panic!("the {job} collector must report a down target as up 0, not fail: {e}")
     })
 }

@@ -4,30 +4,13 @@
 
 use super::{Liveness, StoreClient, series, unix_now};
 use crate::metrics::Metrics;
+use peeper_proto::failures::FailureStreak;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// Logs a failing step once when it starts failing and once when it works again.
-#[derive(Debug, Default)]
-struct Streak {
-    failing: bool,
-}
-
-impl Streak {
-    fn result<E: std::fmt::Display>(&mut self, what: &str, result: Result<(), E>) {
-        match result {
-            Ok(()) if std::mem::take(&mut self.failing) => {
-                tracing::info!("liveness: {what} works again");
-            }
-            Ok(()) => {}
-            Err(e) if !std::mem::replace(&mut self.failing, true) => {
-                tracing::warn!("liveness: {what} failed (retrying every sync): {e}");
-            }
-            Err(e) => tracing::debug!("liveness: {what} failed again: {e}"),
-        }
-    }
-}
+const WRITING: &str = "liveness: writing to the store";
+const RETRYING: &str = "retrying every sync";
 
 /// Runs until `shutdown` turns true.
 pub async fn run(
@@ -40,7 +23,7 @@ pub async fn run(
     let mut ticker = tokio::time::interval(config.sync_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut recalled = false;
-    let (mut reads, mut writes) = (Streak::default(), Streak::default());
+    let (mut reads, mut writes) = (FailureStreak::default(), FailureStreak::default());
     loop {
         tokio::select! {
             _ = stopped(&mut shutdown) => return,
@@ -50,7 +33,8 @@ pub async fn run(
                 for (tenant, s) in pending {
                     by_tenant.entry(tenant).or_default().push(s);
                 }
-                writes.result("writing to the store", write_all(&client, by_tenant).await);
+                let written = write_all(&client, by_tenant).await;
+                writes.record(WRITING, &written, RETRYING);
             }
             _ = ticker.tick() => {
                 let window = if recalled { config.steady_window() } else { config.recall };
@@ -62,7 +46,7 @@ pub async fn run(
                     recalled = true;
                 });
                 metrics.liveness_sync(if read.is_ok() { "ok" } else { "read_error" });
-                reads.result("reading state from the store", read);
+                reads.record("liveness: reading state from the store", &read, RETRYING);
                 let now = unix_now();
                 let stamp = ((now - config.write_delay.as_secs_f64()) * 1000.0) as i64;
                 let state = liveness.snapshot();
@@ -72,7 +56,7 @@ pub async fn run(
                 if written.is_err() {
                     metrics.liveness_sync("write_error");
                 }
-                writes.result("writing to the store", written);
+                writes.record(WRITING, &written, RETRYING);
             }
         }
     }

@@ -1,7 +1,8 @@
 //! Settings of the Apache collector.
 
-use crate::collector::env::EnvOverlay;
-use crate::config::{ConfigError, EnvLookup};
+use crate::collector::{Collector, CollectorConfig};
+use crate::settings::EnvOverlay;
+use crate::settings::{ConfigError, EnvLookup};
 use serde::Deserialize;
 
 /// `[apache]` in the config file (its presence switches the collector on);
@@ -26,9 +27,12 @@ impl Default for ApacheConfig {
     }
 }
 
-impl ApacheConfig {
+impl CollectorConfig for ApacheConfig {
+    const SECTION: &'static str = "apache";
+    type File = Self;
+
     /// The file's table (absent: off) with the environment over it.
-    pub fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
+    fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
         let mut config = file.unwrap_or(ApacheConfig {
             enabled: false,
             ..Default::default()
@@ -46,5 +50,13 @@ impl ApacheConfig {
             });
         }
         Ok(config)
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn build(&self) -> Box<dyn Collector> {
+        Box::new(super::ApacheCollector::new(self))
     }
 }

@@ -15,8 +15,9 @@ mod tests;
 pub use config::ApacheConfig;
 pub use parse::{SCOREBOARD_STATES, Status, families, parse, scoreboard, version_number};
 
-use super::{CollectError, CollectFuture, Collector};
+use super::{CollectError, CollectFuture, Collector, Cycle};
 use peeper_proto::MetricFamily;
+use peeper_proto::failures::FailureStreak;
 use std::time::Duration;
 
 /// How long to wait for the TCP (and TLS) connection to the status page.
@@ -52,12 +53,13 @@ pub enum ApacheError {
 }
 
 /// The Apache collector (`job="apache"`).
+#[derive(Debug)]
 pub struct ApacheCollector {
     config: ApacheConfig,
     /// Built on the first cycle and kept, so connections are reused.
     client: Option<reqwest::Client>,
     /// The target's failure was logged and it has not recovered since.
-    warned: bool,
+    streak: FailureStreak,
     /// apache_exporter's `apache_exporter_scrape_failures_total`.
     failures: u64,
 }
@@ -67,7 +69,7 @@ impl ApacheCollector {
         ApacheCollector {
             config: config.clone(),
             client: None,
-            warned: false,
+            streak: FailureStreak::default(),
             failures: 0,
         }
     }
@@ -122,16 +124,15 @@ impl ApacheCollector {
         let result = self.fetch().await;
         let (up, mut families) = match result {
             Ok(status) => {
-                if std::mem::take(&mut self.warned) {
-                    tracing::info!(url = %self.config.url, "apache status page is readable again");
-                }
+                let what = format_args!("apache status page {}", self.config.url);
+                self.streak.succeeded(what, "is readable again");
                 (1.0, families(&status))
             }
             Err(error) => {
                 self.failures += 1;
-                if !std::mem::replace(&mut self.warned, true) {
-                    tracing::warn!(url = %self.config.url, %error, "apache is down or its status page unreadable; reporting apache_up 0 until it recovers");
-                }
+                let what = format_args!("apache status page {}", self.config.url);
+                self.streak
+                    .failed(what, error, "reporting apache_up 0 until it recovers");
                 (0.0, Vec::new())
             }
         };
@@ -155,7 +156,7 @@ impl Collector for ApacheCollector {
         "apache"
     }
 
-    fn collect(&mut self) -> CollectFuture<'_> {
+    fn collect(&mut self, _cycle: Cycle) -> CollectFuture<'_> {
         Box::pin(async move { Ok::<_, CollectError>(self.collect_now().await) })
     }
 }

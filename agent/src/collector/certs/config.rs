@@ -5,9 +5,10 @@
 //! SMTP STARTTLS first) or `https://` (just stripped). The port defaults to 443. Ports 25
 //! and 587 use SMTP STARTTLS unless the table form says `starttls = "none"`.
 
-use crate::collector::env::EnvOverlay;
-use crate::config::{ConfigError, EnvLookup, parse_duration};
-use serde::{Deserialize, Deserializer};
+use crate::collector::{Collector, CollectorConfig};
+use crate::settings::EnvOverlay;
+use crate::settings::{ConfigDuration, ConfigError, EnvLookup};
+use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,25 +48,15 @@ pub struct CertsConfig {
     pub ca_file: Option<PathBuf>,
     /// The most one endpoint check may take, connect to handshake (default 5s; never more
     /// than the collector's cycle budget) (`PEEPER_CERTS_TIMEOUT`).
-    #[serde(deserialize_with = "duration")]
-    pub timeout: Duration,
+    pub timeout: ConfigDuration,
     /// How many endpoints are checked at once (default 16) (`PEEPER_CERTS_CONCURRENCY`).
     pub concurrency: usize,
     /// The longest wait between two tries of a failing endpoint (default 1h)
     /// (`PEEPER_CERTS_MAX_BACKOFF`).
-    #[serde(deserialize_with = "duration")]
-    pub max_backoff: Duration,
+    pub max_backoff: ConfigDuration,
     /// How often a healthy endpoint is checked again; between checks its last result is
     /// reported. Default 0: every cycle (`PEEPER_CERTS_CHECK_INTERVAL`).
-    #[serde(deserialize_with = "duration")]
-    pub check_interval: Duration,
-    /// The agent's collection interval (set by the agent, not the file).
-    #[serde(skip)]
-    pub interval: Duration,
-    /// How long one whole cycle may take: a little under the agent's collect timeout (set
-    /// by the agent, not the file).
-    #[serde(skip)]
-    pub cycle_budget: Duration,
+    pub check_interval: ConfigDuration,
 }
 
 impl Default for CertsConfig {
@@ -76,28 +67,20 @@ impl Default for CertsConfig {
             endpoints_file: None,
             files: Vec::new(),
             ca_file: None,
-            timeout: Duration::from_secs(5),
+            timeout: ConfigDuration(Duration::from_secs(5)),
             concurrency: 16,
-            max_backoff: Duration::from_secs(3600),
-            check_interval: Duration::ZERO,
-            interval: crate::config::DEFAULT_INTERVAL,
-            cycle_budget: Duration::from_secs(9),
+            max_backoff: ConfigDuration(Duration::from_secs(3600)),
+            check_interval: ConfigDuration(Duration::ZERO),
         }
     }
 }
 
-fn duration<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(de)?;
-    parse_duration(&text).ok_or_else(|| {
-        serde::de::Error::custom(format!(
-            "{text:?} is not a duration: write it like `5s`, `500ms` or `1h`"
-        ))
-    })
-}
+impl CollectorConfig for CertsConfig {
+    const SECTION: &'static str = "certs";
+    type File = Self;
 
-impl CertsConfig {
     /// The file's table (absent: off) with the environment over it, validated.
-    pub fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
+    fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
         let mut config = file.unwrap_or(CertsConfig {
             enabled: false,
             ..Default::default()
@@ -117,44 +100,30 @@ impl CertsConfig {
         if let Some(list) = get("PEEPER_CERTS_FILES") {
             config.files = split_list(&list).map(str::to_owned).collect();
         }
-        for (name, target) in [
-            ("PEEPER_CERTS_TIMEOUT", &mut config.timeout),
-            ("PEEPER_CERTS_MAX_BACKOFF", &mut config.max_backoff),
-            ("PEEPER_CERTS_CHECK_INTERVAL", &mut config.check_interval),
-        ] {
-            if let Some(value) = get(name) {
-                *target = parse_duration(&value).ok_or(ConfigError::Env {
-                    name,
-                    value,
-                    expected: "a duration like 5s, 500ms or 1h",
-                })?;
-            }
-        }
-        if let Some(value) = get("PEEPER_CERTS_CONCURRENCY") {
-            config.concurrency = value.trim().parse().map_err(|_| ConfigError::Env {
-                name: "PEEPER_CERTS_CONCURRENCY",
-                value,
-                expected: "a number of parallel checks, 1-256",
-            })?;
-        }
+        overlay.duration("PEEPER_CERTS_TIMEOUT", &mut config.timeout)?;
+        overlay.duration("PEEPER_CERTS_MAX_BACKOFF", &mut config.max_backoff)?;
+        overlay.duration("PEEPER_CERTS_CHECK_INTERVAL", &mut config.check_interval)?;
+        overlay.number(
+            "PEEPER_CERTS_CONCURRENCY",
+            &mut config.concurrency,
+            "a number of parallel checks, 1-256",
+        )?;
         if config.enabled {
             config.validate()?;
         }
         Ok(config)
     }
 
-    /// Sets the agent's interval and the cycle budget (90% of its collect timeout).
-    pub fn with_schedule(mut self, interval: Duration, collect_timeout: Duration) -> Self {
-        self.interval = interval;
-        self.cycle_budget = collect_timeout.mul_f64(0.9);
-        self
+    fn enabled(&self) -> bool {
+        self.enabled
     }
 
-    /// The timeout of one check: the configured one, but never more than the cycle budget.
-    pub fn probe_timeout(&self) -> Duration {
-        self.timeout.min(self.cycle_budget)
+    fn build(&self) -> Box<dyn Collector> {
+        Box::new(super::CertsCollector::new(self))
     }
+}
 
+impl CertsConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.endpoints.is_empty() && self.endpoints_file.is_none() && self.files.is_empty() {
             return Err(invalid(
@@ -170,20 +139,17 @@ impl CertsConfig {
                 format!("{} is out of range: use 1-256", self.concurrency),
             ));
         }
-        if self.timeout < Duration::from_millis(100) {
+        if *self.timeout < Duration::from_millis(100) {
             return Err(invalid(
                 "certs.timeout (PEEPER_CERTS_TIMEOUT)",
-                format!(
-                    "{:?} is too short: use at least 100ms, e.g. 5s",
-                    self.timeout
-                ),
+                format!("{} is too short: use at least 100ms, e.g. 5s", self.timeout),
             ));
         }
-        if self.max_backoff < Duration::from_secs(1) {
+        if *self.max_backoff < Duration::from_secs(1) {
             return Err(invalid(
                 "certs.max_backoff (PEEPER_CERTS_MAX_BACKOFF)",
                 format!(
-                    "{:?} is too short: use at least 1s, e.g. 1h",
+                    "{} is too short: use at least 1s, e.g. 1h",
                     self.max_backoff
                 ),
             ));

@@ -24,8 +24,9 @@ mod testutil;
 
 pub use config::{CertsConfig, Endpoint, StartTls};
 
-use super::{CollectError, CollectFuture, Collector};
+use super::{CollectError, CollectFuture, Collector, Cycle};
 use peeper_proto::MetricFamily;
+use peeper_proto::failures::FailureStreaks;
 use probe::Checked;
 use schedule::{Schedule, Timing};
 use std::collections::{HashMap, HashSet};
@@ -70,6 +71,9 @@ pub enum CertsError {
     Tls(String),
 }
 
+/// The failure-streak key of the file scan outlasting its cycle.
+const FILES_TIMEOUT: &str = "files-timeout";
+
 /// One endpoint's state across cycles.
 #[derive(Debug)]
 struct EndpointState {
@@ -91,6 +95,7 @@ struct EndpointsFile {
 }
 
 /// The certificate collector (`job="certs"`).
+#[derive(Debug)]
 pub struct CertsCollector {
     config: CertsConfig,
     roots_path: PathBuf,
@@ -99,7 +104,7 @@ pub struct CertsCollector {
     /// By target label, in list order.
     states: Vec<(String, EndpointState)>,
     /// Things whose failure was logged and that have not recovered since.
-    warned: HashSet<String>,
+    streaks: FailureStreaks<String>,
 }
 
 impl CertsCollector {
@@ -122,28 +127,15 @@ impl CertsCollector {
                 endpoints: Vec::new(),
             }),
             states: Vec::new(),
-            warned: HashSet::new(),
+            streaks: FailureStreaks::default(),
         }
     }
 
-    fn timing(&self) -> Timing {
+    fn timing(&self, interval: Duration) -> Timing {
         Timing {
-            interval: self.config.interval,
-            max_backoff: self.config.max_backoff,
-            check_interval: self.config.check_interval,
-        }
-    }
-
-    /// Logs `message` the first time `key` fails.
-    fn warn_once(&mut self, key: String, message: impl std::fmt::Display) {
-        if self.warned.insert(key) {
-            tracing::warn!("{message}");
-        }
-    }
-
-    fn recovered(&mut self, key: &str, message: impl std::fmt::Display) {
-        if self.warned.remove(key) {
-            tracing::info!("{message}");
+            interval,
+            max_backoff: *self.config.max_backoff,
+            check_interval: *self.config.check_interval,
         }
     }
 
@@ -157,11 +149,8 @@ impl CertsCollector {
         let modified = match modified {
             Ok(m) => m,
             Err(e) => {
-                let message = format!(
-                    "cannot read the endpoints file {}: {e}; keeping its last list",
-                    path.display()
-                );
-                self.warn_once(key, message);
+                let what = format_args!("reading the endpoints file {}", path.display());
+                self.streaks.failed(key, what, e, "keeping its last list");
                 return;
             }
         };
@@ -171,11 +160,8 @@ impl CertsCollector {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) => {
-                let message = format!(
-                    "cannot read the endpoints file {}: {e}; keeping its last list",
-                    path.display()
-                );
-                self.warn_once(key, message);
+                let what = format_args!("reading the endpoints file {}", path.display());
+                self.streaks.failed(key, what, e, "keeping its last list");
                 return;
             }
         };
@@ -186,10 +172,8 @@ impl CertsCollector {
         tracing::info!(file = %path.display(), endpoints = endpoints.len(), "read the endpoints file");
         file.modified = Some(modified);
         file.endpoints = endpoints;
-        self.recovered(
-            &key,
-            format_args!("the endpoints file {} is readable again", path.display()),
-        );
+        let what = format_args!("the endpoints file {}", path.display());
+        self.streaks.succeeded(&key, what, "is readable again");
     }
 
     /// The configured endpoints plus the file's, each target once, keeping the states of
@@ -220,9 +204,7 @@ impl CertsCollector {
             };
             self.states.push((target, state));
         }
-        for target in old.keys() {
-            self.warned.remove(target);
-        }
+        self.streaks.retain(|key| !old.contains_key(key));
     }
 
     fn context(&mut self) -> Result<Arc<TlsContext>, CertsError> {
@@ -239,69 +221,23 @@ impl CertsCollector {
         Ok(context)
     }
 
-    /// One cycle: checks the due endpoints and reads the files, within the cycle budget.
-    pub async fn collect_now(&mut self) -> Result<Vec<MetricFamily>, CertsError> {
+    /// One cycle: checks the due endpoints and reads the files, all by the cycle's deadline.
+    pub async fn collect_now(&mut self, cycle: Cycle) -> Result<Vec<MetricFamily>, CertsError> {
         let start = Instant::now();
-        let deadline = start + self.config.cycle_budget;
+        let deadline = cycle.deadline.into_std();
         let wall = SystemTime::now();
         self.refresh_file();
         self.sync_endpoints();
         let context = self.context()?;
-        let timing = self.timing();
+        let timing = self.timing(cycle.interval);
 
         let patterns = self.config.files.clone();
         let files_task = (!patterns.is_empty())
             .then(|| tokio::task::spawn_blocking(move || files::scan(&patterns)));
-
-        // Due endpoints, the longest unchecked first.
-        let mut due: Vec<(Option<SystemTime>, String, Endpoint)> = Vec::new();
-        for (target, state) in &mut self.states {
-            if state.schedule.due(start, &timing) {
-                due.push((state.last_check, target.clone(), state.endpoint.clone()));
-            }
-        }
-        due.sort_by_key(|(last, _, _)| *last);
-        let results = run_checks(
-            due,
-            &context,
-            self.config.probe_timeout(),
-            self.config.concurrency,
-            deadline,
-        )
-        .await;
-
-        for (target, result) in results {
-            let Some(index) = self.states.iter().position(|(t, _)| *t == target) else {
-                continue;
-            };
-            let state = &mut self.states[index].1;
-            state.last_check = Some(SystemTime::now());
-            match result {
-                Ok(checked) => {
-                    state.schedule.succeeded(start, &timing);
-                    state.last = Some(Ok(checked));
-                    self.recovered(
-                        &target,
-                        format_args!("certificate endpoint {target} answers again"),
-                    );
-                }
-                Err(error) => {
-                    state.schedule.failed(start);
-                    state.errors_total += 1;
-                    state.last = Some(Err(()));
-                    let failures = state.schedule.failures;
-                    if self.warned.insert(target.clone()) {
-                        tracing::warn!(%target, %error, "certificate check failed; reporting ssl_probe_success 0 and retrying ever more rarely");
-                    } else {
-                        tracing::debug!(%target, %error, failures, "certificate check failed again");
-                    }
-                }
-            }
-        }
+        self.check_due(&context, start, &timing, deadline).await;
         for (_, state) in &mut self.states {
             state.next_check = wall + state.schedule.next_check_in(start, &timing);
         }
-
         let mut families =
             metrics::endpoint_families(self.states.iter().map(|(t, s)| metrics::EndpointView {
                 target: t,
@@ -310,63 +246,124 @@ impl CertsCollector {
                 last_check: s.last_check,
                 next_check: s.next_check,
             }));
-        if let Some(task) = files_task {
-            let remaining = deadline
-                .saturating_duration_since(Instant::now())
-                .max(MIN_CHECK_TIME);
-            match tokio::time::timeout(remaining, task).await {
-                Ok(Ok(scanned)) => {
-                    for pattern in &scanned {
-                        for (path, problem) in &pattern.problems {
-                            let key = format!("path:{}", path.display());
-                            self.warn_once(
-                                key,
-                                format_args!("certificate file {}: {problem}", path.display()),
-                            );
-                        }
-                        for (path, _) in &pattern.files {
-                            let key = format!("path:{}", path.display());
-                            self.recovered(
-                                &key,
-                                format_args!(
-                                    "certificate file {} is readable again",
-                                    path.display()
-                                ),
-                            );
-                        }
-                        if !pattern.success() {
-                            let key = format!("pattern:{}", pattern.pattern);
-                            let message = format!(
-                                "certificate files {:?}: no certificate found",
-                                pattern.pattern
-                            );
-                            self.warn_once(key, message);
-                        } else {
-                            self.recovered(
-                                &format!("pattern:{}", pattern.pattern),
-                                "certificate files found again",
-                            );
-                        }
-                    }
-                    for family in metrics::file_families(&scanned) {
-                        match families.iter_mut().find(|f| f.name == family.name) {
-                            Some(same) => same.series.extend(family.series),
-                            None => families.push(family),
-                        }
-                    }
-                }
-                Ok(Err(e)) => tracing::warn!("reading certificate files failed: {e}"),
-                Err(_) => {
-                    let key = "files-timeout".to_owned();
-                    self.warn_once(
-                        key,
-                        "reading certificate files took longer than the cycle; skipped this cycle",
-                    );
+        if let Some(task) = files_task
+            && let Some(scanned) = self.finish_scan(task, deadline).await
+        {
+            for family in metrics::file_families(&scanned) {
+                match families.iter_mut().find(|f| f.name == family.name) {
+                    Some(same) => same.series.extend(family.series),
+                    None => families.push(family),
                 }
             }
         }
         families.retain(|f| !f.series.is_empty());
         Ok(families)
+    }
+
+    /// Checks the endpoints that are due, the longest unchecked first, and records the
+    /// results.
+    async fn check_due(
+        &mut self,
+        context: &Arc<TlsContext>,
+        start: Instant,
+        timing: &Timing,
+        deadline: Instant,
+    ) {
+        let mut due: Vec<(Option<SystemTime>, String, Endpoint)> = Vec::new();
+        for (target, state) in &mut self.states {
+            if state.schedule.due(start, timing) {
+                due.push((state.last_check, target.clone(), state.endpoint.clone()));
+            }
+        }
+        due.sort_by_key(|(last, _, _)| *last);
+        let timeout = *self.config.timeout;
+        let results = run_checks(due, context, timeout, self.config.concurrency, deadline).await;
+        for (target, result) in results {
+            self.record(target, result, start, timing);
+        }
+    }
+
+    fn record(
+        &mut self,
+        target: String,
+        result: Result<Checked, CertsError>,
+        start: Instant,
+        timing: &Timing,
+    ) {
+        let Some(index) = self.states.iter().position(|(t, _)| *t == target) else {
+            return;
+        };
+        let state = &mut self.states[index].1;
+        state.last_check = Some(SystemTime::now());
+        match result {
+            Ok(checked) => {
+                state.schedule.succeeded(start, timing);
+                state.last = Some(Ok(checked));
+                let what = format_args!("certificate endpoint {target}");
+                self.streaks.succeeded(&target, what, "answers again");
+            }
+            Err(error) => {
+                state.schedule.failed(start);
+                state.errors_total += 1;
+                state.last = Some(Err(()));
+                let what = format_args!("certificate check of {target}");
+                let meanwhile = "reporting ssl_probe_success 0 and retrying ever more rarely";
+                self.streaks.failed(target.clone(), what, error, meanwhile);
+            }
+        }
+    }
+
+    /// Waits for the file scan until the deadline (at least [`MIN_CHECK_TIME`]) and logs
+    /// its problems once each; `None` when it failed or took too long.
+    async fn finish_scan(
+        &mut self,
+        task: tokio::task::JoinHandle<Vec<files::PatternResult>>,
+        deadline: Instant,
+    ) -> Option<Vec<files::PatternResult>> {
+        let remaining = deadline
+            .saturating_duration_since(Instant::now())
+            .max(MIN_CHECK_TIME);
+        match tokio::time::timeout(remaining, task).await {
+            Ok(Ok(scanned)) => {
+                let what = "reading certificate files";
+                self.streaks
+                    .succeeded(&FILES_TIMEOUT.to_owned(), what, "finishes in time again");
+                self.log_scan(&scanned);
+                Some(scanned)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("reading certificate files failed: {e}");
+                None
+            }
+            Err(_) => {
+                let (what, cause) = ("reading certificate files", "took longer than the cycle");
+                self.streaks
+                    .failed(FILES_TIMEOUT.to_owned(), what, cause, "skipped this cycle");
+                None
+            }
+        }
+    }
+
+    fn log_scan(&mut self, scanned: &[files::PatternResult]) {
+        for pattern in scanned {
+            for (path, problem) in &pattern.problems {
+                let key = format!("path:{}", path.display());
+                let what = format_args!("certificate file {}", path.display());
+                self.streaks.failed(key, what, problem, "");
+            }
+            for (path, _) in &pattern.files {
+                let key = format!("path:{}", path.display());
+                let what = format_args!("certificate file {}", path.display());
+                self.streaks.succeeded(&key, what, "is readable again");
+            }
+            let key = format!("pattern:{}", pattern.pattern);
+            let what = format_args!("certificate files {:?}", pattern.pattern);
+            if pattern.success() {
+                self.streaks.succeeded(&key, what, "are found again");
+            } else {
+                self.streaks.failed(key, what, "no certificate found", "");
+            }
+        }
     }
 }
 
@@ -432,9 +429,9 @@ impl Collector for CertsCollector {
         "certs"
     }
 
-    fn collect(&mut self) -> CollectFuture<'_> {
+    fn collect(&mut self, cycle: Cycle) -> CollectFuture<'_> {
         Box::pin(async move {
-            self.collect_now()
+            self.collect_now(cycle)
                 .await
                 .map_err(|e| CollectError::Other(e.to_string()))
         })

@@ -5,6 +5,7 @@ use super::files::{expand, matches};
 use super::schedule::{Schedule, Timing, skipped_cycles};
 use super::testutil::*;
 use super::*;
+use crate::collector::CollectorConfig;
 use peeper_proto::model::family;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ fn collector(endpoints: &[String], ca: Option<&Ca>, dir: &tempfile::TempDir) -> 
             .map(|e| Endpoint::parse(e).unwrap())
             .collect(),
         ca_file,
-        timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(2).into(),
         ..Default::default()
     };
     CertsCollector::with_roots(&config, dir.path().join("no-system-roots.pem"))
@@ -41,8 +42,13 @@ fn series_count(families: &[MetricFamily], name: &str, want: &[(&str, &str)]) ->
 }
 
 async fn one_cycle(collector: &mut CertsCollector) -> Vec<MetricFamily> {
+    cycle_within(collector, Duration::from_secs(10)).await
+}
+
+/// One cycle that the scheduler would cut after `timeout`.
+async fn cycle_within(collector: &mut CertsCollector, timeout: Duration) -> Vec<MetricFamily> {
     collector
-        .collect_now()
+        .collect_now(Cycle::starting_now(Duration::from_secs(15), timeout))
         .await
         .expect("the collector itself works")
 }
@@ -257,7 +263,7 @@ async fn a_stalled_endpoint_costs_only_its_timeout() {
     let stalled_t = format!("127.0.0.1:{}", stalled.port());
     let good_t = format!("127.0.0.1:{}@localhost", good.port());
     let mut c = collector(&[stalled_t.clone(), good_t.clone()], Some(&ca), &dir);
-    c.config.timeout = Duration::from_millis(700);
+    c.config.timeout = Duration::from_millis(700).into();
     // Even one check at a time: the stalled one goes first and holds its slot 0.7 s only.
     c.config.concurrency = 1;
     let start = Instant::now();
@@ -299,11 +305,11 @@ async fn the_cycle_budget_bounds_many_stalled_endpoints() {
         .collect();
     let mut c = collector(&targets, None, &dir);
     // Margins of a second: the machine running the tests may be busy.
-    c.config.timeout = Duration::from_millis(1500);
+    c.config.timeout = Duration::from_millis(1500).into();
     c.config.concurrency = 2;
-    c.config.cycle_budget = Duration::from_millis(2500);
     let start = Instant::now();
-    let f = one_cycle(&mut c).await;
+    // A cycle of 2.7 s: 2.5 s of it for the checks, the rest kept back for reporting.
+    let f = cycle_within(&mut c, Duration::from_millis(2700)).await;
     assert!(
         start.elapsed() < Duration::from_millis(3500),
         "took {:?}",
@@ -311,7 +317,7 @@ async fn the_cycle_budget_bounds_many_stalled_endpoints() {
     );
     // Two ran to their timeout; the rest did not get a full slot and wait for the next cycle.
     assert_eq!(series_count(&f, "ssl_probe_success", &[]), 2);
-    let f = one_cycle(&mut c).await;
+    let f = cycle_within(&mut c, Duration::from_millis(2700)).await;
     assert_eq!(
         series_count(&f, "ssl_probe_success", &[]),
         4,
@@ -537,7 +543,7 @@ fn config_table_and_environment() {
         file.endpoints[1].to_string(),
         "mx.example.com:25@mail.example.com"
     );
-    assert_eq!(file.timeout, Duration::from_secs(3));
+    assert_eq!(*file.timeout, Duration::from_secs(3));
     assert!(
         toml::from_str::<CertsConfig>("endpoint = []").is_err(),
         "unknown keys are refused"
@@ -558,16 +564,11 @@ fn config_table_and_environment() {
         "PEEPER_CERTS_TIMEOUT" => Some("2s".to_owned()),
         _ => None,
     };
-    let config = CertsConfig::resolve(None, &env)
-        .unwrap()
-        .with_schedule(Duration::from_secs(15), Duration::from_secs(2));
+    // (The cycle's deadline bounds each check further: the_cycle_budget_bounds_...)
+    let config = CertsConfig::resolve(None, &env).unwrap();
     assert_eq!(config.endpoints.len(), 3);
     assert_eq!(config.files, ["/x/*.pem", "/y"]);
-    assert_eq!(
-        config.probe_timeout(),
-        Duration::from_millis(1800),
-        "bounded by the cycle budget"
-    );
+    assert_eq!(*config.timeout, Duration::from_secs(2));
 
     let nothing = |name: &str| (name == "PEEPER_CERTS_ENABLED").then(|| "true".to_owned());
     let err = CertsConfig::resolve(None, &nothing)

@@ -1,6 +1,7 @@
 //! Settings of the passive-checks collector: `[[checks]]` entries in the config file.
 
-use crate::config::{ConfigError, EnvLookup, parse_duration};
+use crate::collector::{Collector, CollectorConfig};
+use crate::settings::{ConfigDuration, ConfigError, EnvLookup, parse_bool};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -13,9 +14,9 @@ pub struct CheckEntry {
     /// Run with `/bin/sh -c`; exit 0 is OK, anything else ERR.
     pub command: String,
     /// How often to run it (default: the agent's interval), e.g. `1m`.
-    pub interval: Option<String>,
-    /// Killed and reported ERR past this (default 10 s; at most `--collect-timeout`).
-    pub timeout: Option<String>,
+    pub interval: Option<ConfigDuration>,
+    /// Killed and reported ERR past this (default 10 s; never past the end of the cycle).
+    pub timeout: Option<ConfigDuration>,
 }
 
 /// A validated check.
@@ -23,7 +24,8 @@ pub struct CheckEntry {
 pub struct Check {
     pub name: String,
     pub command: String,
-    pub interval: Duration,
+    /// `None`: every cycle of the agent.
+    pub interval: Option<Duration>,
     pub timeout: Duration,
 }
 
@@ -37,19 +39,19 @@ pub struct ChecksConfig {
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl ChecksConfig {
-    pub fn resolve(
-        entries: &[CheckEntry],
-        env: EnvLookup<'_>,
-        interval: Duration,
-        collect_timeout: Duration,
-    ) -> Result<Self, ConfigError> {
+impl CollectorConfig for ChecksConfig {
+    const SECTION: &'static str = "checks";
+    /// `[[checks]]`: a list of entries.
+    type File = Vec<CheckEntry>;
+
+    fn resolve(entries: Option<Vec<CheckEntry>>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
+        let entries = entries.unwrap_or_default();
         let mut enabled = !entries.is_empty();
         if let Some(value) = env("PEEPER_CHECKS_ENABLED") {
-            enabled = crate::config::parse_bool("PEEPER_CHECKS_ENABLED", &value)?;
+            enabled = parse_bool("PEEPER_CHECKS_ENABLED", &value)?;
         }
         let mut checks = Vec::with_capacity(entries.len());
-        for entry in entries {
+        for entry in &entries {
             validate_check_name(&entry.name).map_err(|message| ConfigError::Invalid {
                 setting: "checks.name",
                 message,
@@ -69,31 +71,11 @@ impl ChecksConfig {
                     message: format!("check {:?} has an empty command", entry.name),
                 });
             }
-            let duration = |setting: &'static str, value: &Option<String>| {
-                value
-                    .as_ref()
-                    .map(|v| {
-                        parse_duration(v).ok_or_else(|| ConfigError::Duration {
-                            setting,
-                            value: v.clone(),
-                        })
-                    })
-                    .transpose()
-            };
-            let check_interval = duration("checks.interval", &entry.interval)?.unwrap_or(interval);
-            // A check runs inside the collector's cycle, so it cannot outlive the cycle's budget.
-            let timeout = duration("checks.timeout", &entry.timeout)?
-                .unwrap_or(DEFAULT_TIMEOUT)
-                .min(
-                    collect_timeout
-                        .saturating_sub(Duration::from_millis(100))
-                        .max(Duration::from_millis(100)),
-                );
             checks.push(Check {
                 name: entry.name.clone(),
                 command: entry.command.clone(),
-                interval: check_interval.max(Duration::from_secs(1)),
-                timeout,
+                interval: entry.interval.map(|i| i.0.max(Duration::from_secs(1))),
+                timeout: entry.timeout.map_or(DEFAULT_TIMEOUT, Duration::from),
             });
         }
         if enabled && checks.is_empty() {
@@ -103,6 +85,14 @@ impl ChecksConfig {
             });
         }
         Ok(ChecksConfig { enabled, checks })
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn build(&self) -> Box<dyn Collector> {
+        Box::new(super::ChecksCollector::new(self))
     }
 }
 

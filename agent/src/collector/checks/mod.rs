@@ -5,7 +5,7 @@
 pub mod config;
 pub use config::{Check, ChecksConfig};
 
-use super::{CollectError, CollectFuture, Collector};
+use super::{CollectError, CollectFuture, Collector, Cycle};
 use peeper_proto::{MetricFamily, names};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -21,12 +21,14 @@ pub struct CheckResult {
     pub duration: Duration,
 }
 
+#[derive(Debug)]
 struct CheckState {
     check: Check,
     last_started: Option<Instant>,
     last: Option<CheckResult>,
 }
 
+#[derive(Debug)]
 pub struct ChecksCollector {
     states: Vec<CheckState>,
 }
@@ -46,21 +48,25 @@ impl ChecksCollector {
         }
     }
 
-    async fn run_due(&mut self) -> Vec<MetricFamily> {
+    /// Runs the checks that are due (a check without an interval of its own: every cycle),
+    /// none past the cycle's deadline, and reports every check's last result.
+    async fn run_due(&mut self, cycle: Cycle) -> Vec<MetricFamily> {
         let now = Instant::now();
         let due: Vec<usize> = (0..self.states.len())
             .filter(|&i| {
                 let state = &self.states[i];
+                let interval = state.check.interval.unwrap_or(cycle.interval);
                 state
                     .last_started
-                    .is_none_or(|t| now.duration_since(t) >= state.check.interval)
+                    .is_none_or(|t| now.duration_since(t) >= interval)
             })
             .collect();
         let mut runs = tokio::task::JoinSet::new();
         for i in due {
             self.states[i].last_started = Some(now);
             let check = self.states[i].check.clone();
-            runs.spawn(async move { (i, run_check(&check).await) });
+            let timeout = check.timeout.min(cycle.remaining());
+            runs.spawn(async move { (i, run_check(&check, timeout).await) });
         }
         // Dropping the set (when the scheduler's timeout fires) aborts the runs, and
         // kill_on_drop then kills their processes.
@@ -84,13 +90,14 @@ impl Collector for ChecksCollector {
         "checks"
     }
 
-    fn collect(&mut self) -> CollectFuture<'_> {
-        Box::pin(async move { Ok::<_, CollectError>(self.run_due().await) })
+    fn collect(&mut self, cycle: Cycle) -> CollectFuture<'_> {
+        Box::pin(async move { Ok::<_, CollectError>(self.run_due(cycle).await) })
     }
 }
 
-/// Runs `sh -c COMMAND`, killing it at its timeout.
-pub async fn run_check(check: &Check) -> CheckResult {
+/// Runs `sh -c COMMAND`, killing it after `timeout` (its own, or less when the cycle ends
+/// sooner).
+pub async fn run_check(check: &Check, timeout: Duration) -> CheckResult {
     let start = Instant::now();
     let spawned = tokio::process::Command::new("/bin/sh")
         .arg("-c")
@@ -114,7 +121,7 @@ pub async fn run_check(check: &Check) -> CheckResult {
         );
         (status, out, err)
     };
-    match tokio::time::timeout(check.timeout, run).await {
+    match tokio::time::timeout(timeout, run).await {
         Ok((Ok(status), out, err)) => {
             let message = first_line(&out)
                 .or_else(|| first_line(&err))
@@ -129,7 +136,7 @@ pub async fn run_check(check: &Check) -> CheckResult {
         Ok((Err(err), _, _)) => finished(false, format!("wait failed: {err}"), start),
         Err(_) => finished(
             false,
-            format!("timed out after {:?} and was killed", check.timeout),
+            format!("timed out after {timeout:?} and was killed"),
             start,
         ),
     }

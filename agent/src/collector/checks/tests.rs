@@ -1,18 +1,24 @@
 use super::config::CheckEntry;
 use super::*;
+use crate::collector::CollectorConfig;
 
 fn check(name: &str, command: &str, timeout: Duration) -> Check {
     Check {
         name: name.into(),
         command: command.into(),
-        interval: Duration::from_secs(15),
+        interval: Some(Duration::from_secs(15)),
         timeout,
     }
 }
 
+/// Runs a check within its own timeout.
+async fn run_own(check: &Check) -> CheckResult {
+    run_check(check, check.timeout).await
+}
+
 #[tokio::test]
 async fn exit_status_and_first_line_make_the_result() {
-    let ok = run_check(&check(
+    let ok = run_own(&check(
         "ok",
         "echo '  all good'; echo second line",
         Duration::from_secs(5),
@@ -21,7 +27,7 @@ async fn exit_status_and_first_line_make_the_result() {
     assert!(ok.ok);
     assert_eq!(ok.message, "all good");
 
-    let err = run_check(&check(
+    let err = run_own(&check(
         "err",
         "echo 'disk full' >&2; exit 3",
         Duration::from_secs(5),
@@ -30,7 +36,7 @@ async fn exit_status_and_first_line_make_the_result() {
     assert!(!err.ok);
     assert_eq!(err.message, "disk full");
 
-    let silent = run_check(&check("silent", "exit 1", Duration::from_secs(5))).await;
+    let silent = run_own(&check("silent", "exit 1", Duration::from_secs(5))).await;
     assert!(!silent.ok);
     assert!(
         silent.message.contains("exit status: 1"),
@@ -45,7 +51,7 @@ async fn a_hanging_command_is_killed_at_its_timeout() {
     let marker = dir.path().join("survived");
     let command = format!("sleep 3; touch {}", marker.display());
     let start = Instant::now();
-    let result = run_check(&check("hang", &command, Duration::from_millis(300))).await;
+    let result = run_own(&check("hang", &command, Duration::from_millis(300))).await;
     assert!(
         start.elapsed() < Duration::from_secs(2),
         "took {:?}",
@@ -76,7 +82,7 @@ async fn collector_reports_status_and_runs_each_check_on_its_interval() {
         ],
     };
     let mut collector = ChecksCollector::new(&config);
-    let families = collector.collect().await.unwrap();
+    let families = collector.collect(Cycle::standard()).await.unwrap();
     let status = peeper_proto::model::family(&families, "peeper_check_status").unwrap();
     assert_eq!(status.find(&[("check", "good")]).unwrap().value, 1.0);
     assert_eq!(status.find(&[("check", "bad")]).unwrap().value, 0.0);
@@ -91,7 +97,7 @@ async fn collector_reports_status_and_runs_each_check_on_its_interval() {
     assert!((last_run.series[0].value - unix_now()).abs() < 5.0);
 
     // A second cycle within the interval reports the last result without running again.
-    let again = collector.collect().await.unwrap();
+    let again = collector.collect(Cycle::standard()).await.unwrap();
     assert_eq!(
         peeper_proto::model::family(&again, "peeper_check_status")
             .unwrap()
@@ -105,50 +111,52 @@ async fn collector_reports_status_and_runs_each_check_on_its_interval() {
     );
 }
 
+#[tokio::test]
+async fn a_check_is_cut_short_by_the_end_of_the_cycle() {
+    let config = ChecksConfig {
+        enabled: true,
+        checks: vec![check("slow", "sleep 30", Duration::from_secs(3600))],
+    };
+    let mut collector = ChecksCollector::new(&config);
+    let start = std::time::Instant::now();
+    let cycle = Cycle::starting_now(Duration::from_secs(15), Duration::from_millis(500));
+    let families = collector.collect(cycle).await.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let status = peeper_proto::model::family(&families, "peeper_check_status").unwrap();
+    assert_eq!(status.find(&[("check", "slow")]).unwrap().value, 0.0);
+}
+
 #[test]
 fn config_validates_names_and_caps_timeouts() {
     let no_env = |_: &str| None;
     let entry = |name: &str, timeout: Option<&str>| CheckEntry {
         name: name.into(),
         command: "true".into(),
-        interval: Some("1m".into()),
-        timeout: timeout.map(str::to_owned),
+        interval: Some("1m".parse().unwrap()),
+        timeout: timeout.map(|t| t.parse().unwrap()),
     };
-    let config = ChecksConfig::resolve(
-        &[entry("backup.nightly", Some("1h"))],
-        &no_env,
-        Duration::from_secs(15),
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let config =
+        ChecksConfig::resolve(Some(vec![entry("backup.nightly", Some("1h"))]), &no_env).unwrap();
     assert!(config.enabled);
-    assert_eq!(config.checks[0].interval, Duration::from_secs(60));
-    assert!(
-        config.checks[0].timeout < Duration::from_secs(10),
-        "capped by the collect timeout"
-    );
+    assert_eq!(config.checks[0].interval, Some(Duration::from_secs(60)));
+    // The end of the cycle cuts it shorter: a_check_is_cut_short_by_the_end_of_the_cycle.
+    assert_eq!(config.checks[0].timeout, Duration::from_secs(3600));
 
-    let err = ChecksConfig::resolve(
-        &[entry("bad name!", None)],
-        &no_env,
-        Duration::from_secs(15),
-        Duration::from_secs(10),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = ChecksConfig::resolve(Some(vec![entry("bad name!", None)]), &no_env)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("bad name!"), "{err}");
-    let err = ChecksConfig::resolve(
-        &[entry("a", None), entry("a", None)],
-        &no_env,
-        Duration::from_secs(15),
-        Duration::from_secs(10),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = ChecksConfig::resolve(Some(vec![entry("a", None), entry("a", None)]), &no_env)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("unique"), "{err}");
 
     let on = |name: &str| (name == "PEEPER_CHECKS_ENABLED").then(|| "true".to_owned());
-    let err = ChecksConfig::resolve(&[], &on, Duration::from_secs(15), Duration::from_secs(10))
+    let err = ChecksConfig::resolve(Some(vec![]), &on)
         .unwrap_err()
         .to_string();
     assert!(err.contains("[[checks]]"), "{err}");

@@ -1,7 +1,8 @@
 //! Settings of the Docker collector.
 
-use crate::collector::env::EnvOverlay;
-use crate::config::{ConfigError, EnvLookup};
+use crate::collector::{Collector, CollectorConfig};
+use crate::settings::EnvOverlay;
+use crate::settings::{ConfigError, EnvLookup};
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -32,28 +33,31 @@ impl Default for DockerConfig {
     }
 }
 
-impl DockerConfig {
+impl CollectorConfig for DockerConfig {
+    const SECTION: &'static str = "docker";
+    type File = Self;
+
     /// The file's table (absent: off) with the environment over it.
-    pub fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
+    fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
         let mut config = file.unwrap_or(DockerConfig {
             enabled: false,
             ..Default::default()
         });
         let overlay = EnvOverlay::new(env);
         overlay.bool("PEEPER_DOCKER_ENABLED", &mut config.enabled)?;
-        let mut socket = None;
-        overlay.path("PEEPER_DOCKER_SOCKET", &mut socket);
-        if let Some(socket) = socket {
-            config.socket = socket;
-        }
-        if let Some(labels) = env("PEEPER_DOCKER_CONTAINER_LABELS") {
-            config.container_labels = labels
-                .split(',')
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect();
-        }
+        overlay.required_path("PEEPER_DOCKER_SOCKET", &mut config.socket);
+        overlay.list(
+            "PEEPER_DOCKER_CONTAINER_LABELS",
+            &mut config.container_labels,
+        );
         Ok(config)
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn build(&self) -> Box<dyn Collector> {
+        Box::new(super::DockerCollector::new(self))
     }
 }

@@ -18,12 +18,13 @@ mod tests;
 
 pub use config::DockerConfig;
 
-use super::{CollectFuture, Collector};
+use super::{CollectFuture, Collector, Cycle};
 use bollard::Docker;
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions, StatsOptions};
 use futures_util::StreamExt;
 use metrics::Families;
 use peeper_proto::MetricFamily;
+use peeper_proto::failures::FailureStreak;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -61,12 +62,13 @@ pub enum DockerError {
 }
 
 /// The Docker collector (`job="docker"`).
+#[derive(Debug)]
 pub struct DockerCollector {
     config: DockerConfig,
     /// The client, kept while the engine answers.
     engine: Option<Docker>,
-    /// The cause of the current outage, logged once.
-    failing: Option<String>,
+    /// Whether the engine is out (logged when that starts and ends).
+    streak: FailureStreak,
     /// Block device names by major and minor number.
     devices: Arc<Mutex<HashMap<(u64, u64), String>>>,
 }
@@ -76,7 +78,7 @@ impl DockerCollector {
         DockerCollector {
             config: config.clone(),
             engine: None,
-            failing: None,
+            streak: FailureStreak::default(),
             devices: Arc::default(),
         }
     }
@@ -129,9 +131,8 @@ impl DockerCollector {
         let mut out = Families::default();
         let up = match self.scrape(&mut out).await {
             Ok(()) => {
-                if self.failing.take().is_some() {
-                    tracing::info!(collector = "docker", socket = %self.config.socket.display(), "the Docker engine answers again");
-                }
+                let what = format_args!("the Docker engine at {}", self.config.socket.display());
+                self.streak.succeeded(what, "answers again");
                 1.0
             }
             Err(error) => {
@@ -141,11 +142,9 @@ impl DockerCollector {
                     other => other,
                 };
                 // The probe cannot tell a refused API call on a live socket from a failure.
-                let cause = error.to_string();
-                if self.failing.is_none() {
-                    tracing::warn!(collector = "docker", error = %cause, "Docker is not usable; reporting docker_up 0 until it is");
-                }
-                self.failing = Some(cause);
+                let what = format_args!("the Docker engine at {}", self.config.socket.display());
+                self.streak
+                    .failed(what, error, "reporting docker_up 0 until it answers");
                 0.0
             }
         };
@@ -294,7 +293,7 @@ impl Collector for DockerCollector {
         "docker"
     }
 
-    fn collect(&mut self) -> CollectFuture<'_> {
+    fn collect(&mut self, _cycle: Cycle) -> CollectFuture<'_> {
         Box::pin(async move { Ok(self.collect_now().await) })
     }
 }

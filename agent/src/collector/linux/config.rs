@@ -1,5 +1,7 @@
 //! Settings of the Linux collector.
 
+use crate::collector::{Collector, CollectorConfig};
+use crate::settings::{ConfigError, EnvLookup, EnvOverlay};
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -20,5 +22,27 @@ impl Default for LinuxConfig {
             enabled: true,
             rootfs: PathBuf::from("/"),
         }
+    }
+}
+
+impl CollectorConfig for LinuxConfig {
+    const SECTION: &'static str = "linux";
+    type File = Self;
+
+    /// The file's table (absent: on, reading `/`) with `PEEPER_LINUX_*` over it.
+    fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
+        let mut config = file.unwrap_or_default();
+        let overlay = EnvOverlay::new(env);
+        overlay.bool("PEEPER_LINUX_ENABLED", &mut config.enabled)?;
+        overlay.required_path("PEEPER_LINUX_ROOTFS", &mut config.rootfs);
+        Ok(config)
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn build(&self) -> Box<dyn Collector> {
+        Box::new(super::LinuxCollector::new(self))
     }
 }

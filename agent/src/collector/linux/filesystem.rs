@@ -180,6 +180,7 @@ fn errno_text(errno: rustix::io::Errno) -> String {
 type Stuck = Arc<Mutex<HashSet<String>>>;
 
 /// A long-lived thread doing `statfs` calls, so a hung mount can be abandoned.
+#[derive(Debug)]
 struct StatWorker {
     jobs: Sender<(String, PathBuf)>,
     results: Receiver<Result<Usage, String>>,
@@ -209,7 +210,7 @@ impl StatWorker {
 }
 
 /// State kept between cycles: the worker and the mounts that timed out.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct FsState {
     worker: Option<StatWorker>,
     stuck: Stuck,

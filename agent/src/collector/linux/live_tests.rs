@@ -120,7 +120,7 @@ fn live_root_filesystem_and_areas() {
     // /proc and /sys are excluded by default.
     let sizes = family(&families, "node_filesystem_size_bytes").unwrap();
     assert!(sizes.find(&[("mountpoint", "/proc")]).is_none());
-    for area in AREAS {
+    for area in Area::ALL.map(Area::name) {
         let ok = success(&families, area);
         if area == "pressure" && !Path::new("/proc/pressure").exists() {
             assert_eq!(ok, 0.0);
@@ -143,8 +143,8 @@ fn live_root_filesystem_and_areas() {
 async fn collect_runs_on_the_blocking_pool() {
     let mut collector = host();
     assert_eq!(collector.job(), "linux");
-    let first = collector.collect().await.unwrap();
-    let second = collector.collect().await.unwrap();
+    let first = collector.collect(Cycle::standard()).await.unwrap();
+    let second = collector.collect(Cycle::standard()).await.unwrap();
     assert!(family(&first, "node_cpu_seconds_total").is_some());
     assert!(family(&second, "node_memory_MemTotal_bytes").is_some());
 }
@@ -369,7 +369,7 @@ fn rootfs_values_come_from_the_configured_root() {
     let available = family(&families, "node_time_clocksource_available_info").unwrap();
     assert_eq!(available.series.len(), 2);
 
-    for area in AREAS {
+    for area in Area::ALL.map(Area::name) {
         assert_eq!(success(&families, area), 1.0, "{area}");
     }
 }
@@ -406,7 +406,7 @@ fn a_missing_area_reports_failure_and_the_rest_still_report() {
         assert!(family(&families, "node_load1").is_none());
         assert!(family(&families, "node_network_receive_bytes_total").is_some());
         let durations = family(&families, "node_scrape_collector_duration_seconds").unwrap();
-        assert_eq!(durations.series.len(), AREAS.len());
+        assert_eq!(durations.series.len(), Area::ALL.len());
     }
     // Once the file is back, the area recovers.
     fs::write(dir.path().join("proc/meminfo"), "MemTotal: 8 kB\n").unwrap();

@@ -28,8 +28,9 @@ mod tests;
 
 pub use config::LinuxConfig;
 
-use super::{CollectError, CollectFuture, Collector};
+use super::{CollectError, CollectFuture, Collector, Cycle};
 use peeper_proto::MetricFamily;
+use peeper_proto::failures::FailureStreak;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -58,20 +59,55 @@ impl LinuxError {
     }
 }
 
-/// The areas in the order they run, with node_exporter's collector names.
-const AREAS: [&str; 11] = [
-    "cpu",
-    "stat",
-    "meminfo",
-    "filesystem",
-    "diskstats",
-    "netdev",
-    "netclass",
-    "loadavg",
-    "uname",
-    "pressure",
-    "time",
-];
+/// The areas of the collector, each reported as one of node_exporter's collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    Cpu,
+    Stat,
+    Meminfo,
+    Filesystem,
+    Diskstats,
+    Netdev,
+    Netclass,
+    Loadavg,
+    Uname,
+    Pressure,
+    Time,
+}
+
+impl Area {
+    /// In the order they run (`stat` reuses what `cpu` read).
+    const ALL: [Area; 11] = [
+        Area::Cpu,
+        Area::Stat,
+        Area::Meminfo,
+        Area::Filesystem,
+        Area::Diskstats,
+        Area::Netdev,
+        Area::Netclass,
+        Area::Loadavg,
+        Area::Uname,
+        Area::Pressure,
+        Area::Time,
+    ];
+
+    /// node_exporter's name for the collector: the `collector` label.
+    fn name(self) -> &'static str {
+        match self {
+            Area::Cpu => "cpu",
+            Area::Stat => "stat",
+            Area::Meminfo => "meminfo",
+            Area::Filesystem => "filesystem",
+            Area::Diskstats => "diskstats",
+            Area::Netdev => "netdev",
+            Area::Netclass => "netclass",
+            Area::Loadavg => "loadavg",
+            Area::Uname => "uname",
+            Area::Pressure => "pressure",
+            Area::Time => "time",
+        }
+    }
+}
 
 /// Paths of the files read every cycle, built once.
 #[derive(Debug, Clone)]
@@ -137,14 +173,15 @@ fn read_into(path: &Path, buf: &mut String) -> Result<(), LinuxError> {
 }
 
 /// Everything kept between cycles.
+#[derive(Debug)]
 struct State {
     paths: Paths,
     buf: String,
     stat_buf: String,
     /// Outcome of reading `/proc/stat` this cycle, shared by the `cpu` and `stat` areas.
     stat_read: Result<(), String>,
-    /// Per area: its failure was logged and it has not recovered since.
-    warned: [bool; AREAS.len()],
+    /// Per area, in [`Area::ALL`] order: whether it fails.
+    streaks: [FailureStreak; Area::ALL.len()],
     cpu: cpu::CpuState,
     meminfo: meminfo::NameCache,
     filesystem: filesystem::FsState,
@@ -158,7 +195,7 @@ impl State {
             buf: String::with_capacity(8192),
             stat_buf: String::with_capacity(8192),
             stat_read: Ok(()),
-            warned: [false; AREAS.len()],
+            streaks: Default::default(),
             cpu: cpu::CpuState::default(),
             meminfo: meminfo::NameCache::default(),
             filesystem: filesystem::FsState::default(),
@@ -176,28 +213,15 @@ impl State {
             "node_scrape_collector_success",
             "node_exporter: Whether a collector succeeded.",
         );
-        for (index, area) in AREAS.iter().enumerate() {
+        for (index, area) in Area::ALL.into_iter().enumerate() {
             let start = Instant::now();
             let result = self.run(area, &mut out);
             let elapsed = start.elapsed().as_secs_f64();
-            let ok = match result {
-                Ok(()) => {
-                    if self.warned[index] {
-                        tracing::info!(collector = area, "linux collector area recovered");
-                        self.warned[index] = false;
-                    }
-                    1.0
-                }
-                Err(error) => {
-                    if !self.warned[index] {
-                        tracing::warn!(collector = area, %error, "linux collector area failed");
-                        self.warned[index] = true;
-                    }
-                    0.0
-                }
-            };
-            duration.push(&[("collector", area)], elapsed);
-            success.push(&[("collector", area)], ok);
+            let what = format_args!("linux collector area {}", area.name());
+            self.streaks[index].record(what, &result, "");
+            let ok = if result.is_ok() { 1.0 } else { 0.0 };
+            duration.push(&[("collector", area.name())], elapsed);
+            success.push(&[("collector", area.name())], ok);
         }
         out.retain(|family| !family.series.is_empty());
         out.push(duration);
@@ -205,10 +229,10 @@ impl State {
         out
     }
 
-    fn run(&mut self, area: &str, out: &mut Vec<MetricFamily>) -> Result<(), LinuxError> {
+    fn run(&mut self, area: Area, out: &mut Vec<MetricFamily>) -> Result<(), LinuxError> {
         let paths = &self.paths;
         match area {
-            "cpu" => {
+            Area::Cpu => {
                 let read = read_into(&paths.stat, &mut self.stat_buf);
                 self.stat_read = read.as_ref().map(|_| ()).map_err(ToString::to_string);
                 read?;
@@ -217,7 +241,7 @@ impl State {
                 cpu::families(&self.cpu, &cpus, out);
                 Ok(())
             }
-            "stat" => {
+            Area::Stat => {
                 if let Err(reason) = &self.stat_read {
                     return Err(LinuxError::parse("/proc/stat", reason.clone()));
                 }
@@ -225,45 +249,45 @@ impl State {
                 stat::families(&values, out);
                 Ok(())
             }
-            "meminfo" => {
+            Area::Meminfo => {
                 read_into(&paths.meminfo, &mut self.buf)?;
                 let fields = meminfo::parse_meminfo(&self.buf)?;
                 self.meminfo.families(&fields, out);
                 Ok(())
             }
-            "filesystem" => self.filesystem.collect(paths, &mut self.buf, out),
-            "diskstats" => {
+            Area::Filesystem => self.filesystem.collect(paths, &mut self.buf, out),
+            Area::Diskstats => {
                 read_into(&paths.diskstats, &mut self.buf)?;
                 let disks = diskstats::parse_diskstats(&self.buf)?;
                 diskstats::families(paths, &disks, out);
                 Ok(())
             }
-            "netdev" => {
+            Area::Netdev => {
                 read_into(&paths.net_dev, &mut self.buf)?;
                 let devices = netdev::parse_net_dev(&self.buf)?;
                 netdev::families(paths, &devices, out);
                 Ok(())
             }
-            "netclass" => self.netclass.collect(paths, out),
-            "loadavg" => {
+            Area::Netclass => self.netclass.collect(paths, out),
+            Area::Loadavg => {
                 read_into(&paths.loadavg, &mut self.buf)?;
                 let loads = loadavg::parse_loadavg(&self.buf)?;
                 loadavg::families(loads, out);
                 Ok(())
             }
-            "uname" => {
+            Area::Uname => {
                 let info = uname::read(paths, &mut self.buf)?;
                 out.push(uname::family(&info));
                 Ok(())
             }
-            "pressure" => pressure::collect(paths, &mut self.buf, out),
-            "time" => time::collect(paths, &mut self.buf, out),
-            _ => Ok(()),
+            Area::Pressure => pressure::collect(paths, &mut self.buf, out),
+            Area::Time => time::collect(paths, &mut self.buf, out),
         }
     }
 }
 
 /// The Linux host collector (`job="linux"`).
+#[derive(Debug)]
 pub struct LinuxCollector {
     config: LinuxConfig,
     /// Taken out while a cycle runs on the blocking pool; rebuilt if a cycle was abandoned.
@@ -294,7 +318,7 @@ impl Collector for LinuxCollector {
 
     /// Runs the cycle on tokio's blocking pool: file reads and `statfs` calls block, and a
     /// hung network mount must not stall the scheduler's threads.
-    fn collect(&mut self) -> CollectFuture<'_> {
+    fn collect(&mut self, _cycle: Cycle) -> CollectFuture<'_> {
         Box::pin(async move {
             let state = match self.state.take() {
                 Some(state) => state,

@@ -259,6 +259,7 @@ fn read_attr<'a>(path: &Path, buf: &'a mut [u8]) -> Result<Option<&'a str>, Linu
 }
 
 /// Buffers kept between cycles.
+#[derive(Debug)]
 pub struct NetClassState {
     path: PathBuf,
     buf: Vec<u8>,

@@ -1,7 +1,8 @@
 //! Settings of the MySQL/MariaDB collector.
 
-use crate::collector::env::{EnvOverlay, Secret, read_secret};
-use crate::config::{ConfigError, EnvLookup};
+use crate::collector::{Collector, CollectorConfig};
+use crate::settings::{ConfigError, EnvLookup};
+use crate::settings::{EnvOverlay, Secret, read_secret};
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -41,9 +42,12 @@ impl Default for MysqlConfig {
     }
 }
 
-impl MysqlConfig {
+impl CollectorConfig for MysqlConfig {
+    const SECTION: &'static str = "mysql";
+    type File = Self;
+
     /// The file's table (absent: off) with the environment over it; reads `password_file`.
-    pub fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
+    fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
         let mut config = file.unwrap_or(MysqlConfig {
             enabled: false,
             ..Default::default()
@@ -67,5 +71,13 @@ impl MysqlConfig {
             )?));
         }
         Ok(config)
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn build(&self) -> Box<dyn Collector> {
+        Box::new(super::MysqlCollector::new(self))
     }
 }

@@ -17,10 +17,11 @@ pub use parse::{
     GlobalStatus, GlobalVariables, legacy_column, metric_name, parse_value, slave_status_row,
 };
 
-use super::{CollectError, CollectFuture, Collector};
+use super::{CollectError, CollectFuture, Collector, Cycle};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, SslOpts, Value};
 use peeper_proto::MetricFamily;
+use peeper_proto::failures::FailureStreak;
 use std::time::{Duration, Instant};
 
 /// How long a new connection (TCP, TLS, login) may take.
@@ -78,6 +79,7 @@ const SCRAPERS: [&str; 3] = [
 ];
 
 /// The MySQL/MariaDB collector (`job="mysql"`).
+#[derive(Debug)]
 pub struct MysqlCollector {
     config: MysqlConfig,
     /// The open connection; taken out while a cycle uses it, so a cycle abandoned by the
@@ -85,10 +87,10 @@ pub struct MysqlCollector {
     conn: Option<Conn>,
     /// Index into [`SLAVE_QUERIES`] of the statement this server understands.
     slave_query: usize,
-    /// The server was found down and that was logged.
-    down_warned: bool,
-    /// Per scraper: its failure was logged.
-    scraper_warned: [bool; 3],
+    /// Whether the server is down (or refuses the login).
+    down: FailureStreak,
+    /// Per scraper (in [`SCRAPERS`] order): whether it fails.
+    scrapers: [FailureStreak; 3],
 }
 
 impl MysqlCollector {
@@ -97,8 +99,8 @@ impl MysqlCollector {
             config: config.clone(),
             conn: None,
             slave_query: 0,
-            down_warned: false,
-            scraper_warned: [false; 3],
+            down: FailureStreak::default(),
+            scrapers: Default::default(),
         }
     }
 
@@ -149,7 +151,7 @@ impl MysqlCollector {
 
     /// Runs the queries over the kept connection, or a new one; replaces a kept connection
     /// that turned out broken once.
-    async fn cycle(&mut self) -> Result<Cycle, MysqlError> {
+    async fn cycle(&mut self) -> Result<Pass, MysqlError> {
         let (mut conn, reused) = match self.conn.take() {
             Some(conn) => (conn, true),
             None => (self.connect().await?, false),
@@ -173,8 +175,8 @@ impl MysqlCollector {
 
     /// The three queries over `conn`. A fatal (connection) error stops the cycle; a server
     /// error (a missing privilege) fails only its scraper.
-    async fn scrape(&mut self, conn: &mut Conn) -> Cycle {
-        let mut cycle = Cycle {
+    async fn scrape(&mut self, conn: &mut Conn) -> Pass {
+        let mut cycle = Pass {
             families: Vec::with_capacity(1400),
             scrapers: Vec::with_capacity(SCRAPERS.len()),
             fatal: None,
@@ -275,15 +277,17 @@ impl MysqlCollector {
         let cycle = match result {
             Ok(cycle) => cycle,
             Err(error) => {
-                if !std::mem::replace(&mut self.down_warned, true) {
-                    tracing::warn!(target = %self.target(), %error, "mysql is down or refuses the login; reporting mysql_up 0 until it recovers");
-                }
+                let what = format_args!("mysql at {}", self.target());
+                self.down.failed(
+                    what,
+                    error,
+                    "down or refusing the login? reporting mysql_up 0 until it recovers",
+                );
                 return vec![up.with(&[], 0.0)];
             }
         };
-        if std::mem::take(&mut self.down_warned) {
-            tracing::info!(target = %self.target(), "mysql is reachable again");
-        }
+        let what = format_args!("mysql at {}", self.target());
+        self.down.succeeded(what, "is reachable again");
         let mut out = Vec::with_capacity(cycle.families.len() + 3);
         out.push(up.with(&[], 1.0));
         out.extend(cycle.families);
@@ -298,15 +302,15 @@ impl MysqlCollector {
         for (index, outcome) in cycle.scrapers.into_iter().enumerate() {
             let (ok, seconds) = match outcome {
                 Ok(seconds) => {
-                    if std::mem::take(&mut self.scraper_warned[index]) {
-                        tracing::info!(target = %self.target(), scraper = SCRAPERS[index], "mysql scraper works again");
-                    }
+                    let what =
+                        format_args!("mysql scraper {} at {}", SCRAPERS[index], self.target());
+                    self.scrapers[index].succeeded(what, "works again");
                     (1.0, seconds)
                 }
                 Err((error, seconds)) => {
-                    if !std::mem::replace(&mut self.scraper_warned[index], true) {
-                        tracing::warn!(target = %self.target(), scraper = SCRAPERS[index], %error, "mysql scraper failed (a missing privilege?)");
-                    }
+                    let what =
+                        format_args!("mysql scraper {} at {}", SCRAPERS[index], self.target());
+                    self.scrapers[index].failed(what, error, "a missing privilege?");
                     (0.0, seconds)
                 }
             };
@@ -320,7 +324,7 @@ impl MysqlCollector {
 }
 
 /// What one pass over a connection produced.
-struct Cycle {
+struct Pass {
     families: Vec<MetricFamily>,
     /// Per scraper, in [`SCRAPERS`] order: its duration, or its error and duration.
     scrapers: Vec<Result<f64, (MysqlError, f64)>>,
@@ -359,7 +363,7 @@ impl Collector for MysqlCollector {
         "mysql"
     }
 
-    fn collect(&mut self) -> CollectFuture<'_> {
+    fn collect(&mut self, _cycle: Cycle) -> CollectFuture<'_> {
         Box::pin(async move { Ok::<_, CollectError>(self.collect_now().await) })
     }
 }

@@ -1,7 +1,8 @@
 //! Settings of the PostgreSQL collector.
 
-use crate::collector::env::{EnvOverlay, Secret, read_secret};
-use crate::config::{ConfigError, EnvLookup};
+use crate::collector::{Collector, CollectorConfig};
+use crate::settings::{ConfigError, EnvLookup};
+use crate::settings::{EnvOverlay, Secret, read_secret};
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -43,9 +44,12 @@ impl Default for PostgresConfig {
     }
 }
 
-impl PostgresConfig {
+impl CollectorConfig for PostgresConfig {
+    const SECTION: &'static str = "postgres";
+    type File = Self;
+
     /// The file's table (absent: off) with the environment over it; reads `password_file`.
-    pub fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
+    fn resolve(file: Option<Self>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
         let mut config = file.unwrap_or(PostgresConfig {
             enabled: false,
             ..Default::default()
@@ -78,5 +82,13 @@ impl PostgresConfig {
             )?));
         }
         Ok(config)
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn build(&self) -> Box<dyn Collector> {
+        Box::new(super::PostgresCollector::new(self))
     }
 }

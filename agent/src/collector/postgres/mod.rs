@@ -16,8 +16,9 @@ mod tests;
 
 pub use config::PostgresConfig;
 
-use super::{CollectFuture, Collector};
+use super::{CollectFuture, Collector, Cycle};
 use peeper_proto::MetricFamily;
+use peeper_proto::failures::FailureStreak;
 use queries::{Row, ServerVersion};
 use std::time::{Duration, Instant};
 use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
@@ -62,6 +63,7 @@ impl PostgresError {
 }
 
 /// A live connection and what was learnt when it was opened.
+#[derive(Debug)]
 struct Session {
     client: Client,
     version: ServerVersion,
@@ -69,11 +71,12 @@ struct Session {
 }
 
 /// The PostgreSQL collector (`job="postgres"`).
+#[derive(Debug)]
 pub struct PostgresCollector {
     config: PostgresConfig,
     session: Option<Session>,
-    /// The cause of the current outage or scrape failure, logged once.
-    failing: Option<String>,
+    /// Whether PostgreSQL is unusable (logged when that starts and ends).
+    streak: FailureStreak,
 }
 
 impl PostgresCollector {
@@ -81,7 +84,7 @@ impl PostgresCollector {
         PostgresCollector {
             config: config.clone(),
             session: None,
-            failing: None,
+            streak: FailureStreak::default(),
         }
     }
 
@@ -220,16 +223,16 @@ impl PostgresCollector {
         };
         match result {
             Ok(()) => {
-                if self.failing.take().is_some() {
-                    tracing::info!(collector = "postgres", target = %self.target(), "PostgreSQL statistics work again");
-                }
+                let what = format_args!("PostgreSQL statistics from {}", self.target());
+                self.streak.succeeded(what, "work again");
             }
             Err(error) => {
-                let cause = error.to_string();
-                if self.failing.is_none() {
-                    tracing::warn!(collector = "postgres", error = %cause, "PostgreSQL is not usable; reporting pg_up 0 (or pg_exporter_last_scrape_error 1) until it is");
-                }
-                self.failing = Some(cause);
+                let what = format_args!("PostgreSQL at {}", self.target());
+                self.streak.failed(
+                    what,
+                    error,
+                    "reporting pg_up 0 (or pg_exporter_last_scrape_error 1) until it works",
+                );
             }
         }
         out.retain(|family| !family.series.is_empty());
@@ -276,7 +279,7 @@ impl Collector for PostgresCollector {
         "postgres"
     }
 
-    fn collect(&mut self) -> CollectFuture<'_> {
+    fn collect(&mut self, _cycle: Cycle) -> CollectFuture<'_> {
         Box::pin(async move { Ok(self.collect_now().await) })
     }
 }

@@ -1,8 +1,10 @@
 //! Settings of the probes collector: the `[probes]` table, its `PEEPER_PROBES_*` twins and
 //! the modules (blackbox_exporter's well-known ones, plus any defined in the file).
 
-use crate::collector::env::EnvOverlay;
-use crate::config::{ConfigError, EnvLookup, parse_duration};
+use crate::collector::{Collector, CollectorConfig};
+use crate::settings::EnvOverlay;
+use crate::settings::{ConfigDuration, ConfigError, EnvLookup};
+use peeper_proto::duration::parse as parse_duration;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,13 +26,13 @@ pub const BUILTIN_MODULES: [&str; 7] = [
 /// `PEEPER_PROBES_CONCURRENCY`, `PEEPER_PROBES_CA_FILE` in the environment.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct ProbesConfig {
+pub struct ProbesTable {
     pub enabled: bool,
     /// Directory holding the target files `blackbox_*.yaml` (re-read when they change).
     pub dir: PathBuf,
     /// Time one probe may take (`5s`); a module's own `timeout` overrides it. Probes are
-    /// also cut short so the whole cycle ends within the agent's `collect_timeout`.
-    pub timeout: String,
+    /// also cut short so the whole cycle ends by the scheduler's deadline.
+    pub timeout: ConfigDuration,
     /// How many probes run at the same time.
     pub concurrency: usize,
     /// CA certificate(s), PEM, trusted by `http_2xx_custom_ca` (e.g. `certs/ca/ca.crt`).
@@ -40,28 +42,31 @@ pub struct ProbesConfig {
     /// Modules defined or adjusted here: `[probes.modules.NAME]`. A built-in name starts
     /// from the built-in module; any other name starts from a plain `http` probe.
     pub modules: BTreeMap<String, ModuleConfig>,
-    /// Set by [`ProbesConfig::resolve`]: the validated modules by name.
-    #[serde(skip)]
-    pub resolved: BTreeMap<String, Module>,
-    /// Set by [`ProbesConfig::resolve`]: how long one whole cycle of probes may take.
-    #[serde(skip)]
-    pub budget: Duration,
 }
 
-impl Default for ProbesConfig {
+impl Default for ProbesTable {
     fn default() -> Self {
-        ProbesConfig {
+        ProbesTable {
             enabled: true,
             dir: PathBuf::from("/etc/peeper/probes"),
-            timeout: "5s".to_owned(),
+            timeout: ConfigDuration(Duration::from_secs(5)),
             concurrency: 16,
             ca_file: None,
             default_module: "http_2xx".to_owned(),
             modules: BTreeMap::new(),
-            resolved: BTreeMap::new(),
-            budget: Duration::from_secs(10),
         }
     }
+}
+
+/// The probes collector's validated settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbesConfig {
+    pub enabled: bool,
+    pub dir: PathBuf,
+    pub concurrency: usize,
+    pub default_module: String,
+    /// Every module by name: the built-in ones and the file's.
+    pub modules: BTreeMap<String, Module>,
 }
 
 /// One module in `[probes.modules.NAME]`; every key is optional.
@@ -288,80 +293,84 @@ impl Module {
     }
 }
 
-impl ProbesConfig {
-    /// The file's table (absent: off) with the environment over it, validated; the cycle's
-    /// time budget is kept below the agent's `collect_timeout`.
-    pub fn resolve(
-        file: Option<Self>,
-        env: EnvLookup<'_>,
-        collect_timeout: Duration,
-    ) -> Result<Self, ConfigError> {
-        let mut config = file.unwrap_or(ProbesConfig {
+impl CollectorConfig for ProbesConfig {
+    const SECTION: &'static str = "probes";
+    type File = ProbesTable;
+
+    /// The file's table (absent: off) with the environment over it, validated.
+    fn resolve(file: Option<ProbesTable>, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
+        let mut table = file.unwrap_or(ProbesTable {
             enabled: false,
             ..Default::default()
         });
         let overlay = EnvOverlay::new(env);
-        overlay.bool("PEEPER_PROBES_ENABLED", &mut config.enabled)?;
-        let mut dir = None;
-        overlay.path("PEEPER_PROBES_DIR", &mut dir);
-        if let Some(dir) = dir {
-            config.dir = dir;
-        }
-        overlay.string("PEEPER_PROBES_TIMEOUT", &mut config.timeout);
-        overlay.path("PEEPER_PROBES_CA_FILE", &mut config.ca_file);
-        if let Some(value) = env("PEEPER_PROBES_CONCURRENCY").filter(|v| !v.trim().is_empty()) {
-            config.concurrency = value.trim().parse().map_err(|_| ConfigError::Env {
-                name: "PEEPER_PROBES_CONCURRENCY",
-                value,
-                expected: "a number of probes run at once, 1-1024",
-            })?;
-        }
-        if !(1..=1024).contains(&config.concurrency) {
+        overlay.bool("PEEPER_PROBES_ENABLED", &mut table.enabled)?;
+        overlay.required_path("PEEPER_PROBES_DIR", &mut table.dir);
+        overlay.duration("PEEPER_PROBES_TIMEOUT", &mut table.timeout)?;
+        overlay.path("PEEPER_PROBES_CA_FILE", &mut table.ca_file);
+        overlay.number(
+            "PEEPER_PROBES_CONCURRENCY",
+            &mut table.concurrency,
+            "a number of probes run at once, 1-1024",
+        )?;
+        if !(1..=1024).contains(&table.concurrency) {
             return Err(ConfigError::Invalid {
                 setting: "probes.concurrency (PEEPER_PROBES_CONCURRENCY)",
-                message: format!("{} must be between 1 and 1024", config.concurrency),
+                message: format!("{} must be between 1 and 1024", table.concurrency),
             });
         }
-        let timeout = parse_duration(&config.timeout)
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| ConfigError::Duration {
-                setting: "probes.timeout (PEEPER_PROBES_TIMEOUT)",
-                value: config.timeout.clone(),
-            })?;
-        config.resolved = BTreeMap::new();
-        for name in BUILTIN_MODULES {
-            if let Some(module) = Module::builtin(name, timeout, config.ca_file.as_ref()) {
-                config.resolved.insert(name.to_owned(), module);
-            }
+        if table.timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "probes.timeout (PEEPER_PROBES_TIMEOUT)",
+                "a probe needs more than no time: use e.g. 5s",
+            ));
         }
-        for (name, table) in &config.modules {
-            let module = Module::from_config(name, table, timeout, config.ca_file.as_ref())
-                .map_err(|message| ConfigError::Invalid {
-                    setting: "probes.modules",
-                    message: format!("module {name:?}: {message}"),
-                })?;
-            config.resolved.insert(name.clone(), module);
-        }
-        if !config.resolved.contains_key(&config.default_module) {
+        let modules = modules(&table)?;
+        if !modules.contains_key(&table.default_module) {
             return Err(ConfigError::Invalid {
                 setting: "probes.default_module",
                 message: format!(
                     "{:?} is not a module; known: {}",
-                    config.default_module,
-                    config
-                        .resolved
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    table.default_module,
+                    modules.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             });
         }
-        // Leave the scheduler time to take the results after the last probe is cut short.
-        config.budget = collect_timeout
-            .mul_f64(0.85)
-            .min(collect_timeout.saturating_sub(Duration::from_millis(200)))
-            .max(Duration::from_millis(50));
-        Ok(config)
+        Ok(ProbesConfig {
+            enabled: table.enabled,
+            dir: table.dir,
+            concurrency: table.concurrency,
+            default_module: table.default_module,
+            modules,
+        })
     }
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn build(&self) -> Box<dyn Collector> {
+        Box::new(super::ProbesCollector::new(self))
+    }
+}
+
+/// The built-in modules and the file's, validated.
+fn modules(table: &ProbesTable) -> Result<BTreeMap<String, Module>, ConfigError> {
+    let (timeout, ca_file) = (*table.timeout, table.ca_file.as_ref());
+    let mut modules = BTreeMap::new();
+    for name in BUILTIN_MODULES {
+        if let Some(module) = Module::builtin(name, timeout, ca_file) {
+            modules.insert(name.to_owned(), module);
+        }
+    }
+    for (name, config) in &table.modules {
+        let module = Module::from_config(name, config, timeout, ca_file).map_err(|message| {
+            ConfigError::Invalid {
+                setting: "probes.modules",
+                message: format!("module {name:?}: {message}"),
+            }
+        })?;
+        modules.insert(name.clone(), module);
+    }
+    Ok(modules)
 }

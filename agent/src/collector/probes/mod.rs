@@ -4,8 +4,8 @@
 //!
 //! Every series carries its group's labels plus `target` and `module` (blackbox_exporter's
 //! `instance` is the target; here `instance` is this host). Probes run concurrently up to
-//! `concurrency`, each within its module's timeout, and the whole cycle within a budget
-//! below the agent's `collect_timeout`: a probe cut short reports `probe_success 0`. A
+//! `concurrency`, each within its module's timeout, and the whole cycle by the deadline the
+//! scheduler gives it: a probe cut short reports `probe_success 0`. A
 //! failing target's cause is logged once, its recovery once.
 
 pub mod config;
@@ -20,14 +20,15 @@ mod tls;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Module, ModuleConfig, ProbesConfig};
+pub use config::{Module, ModuleConfig, ProbesConfig, ProbesTable};
 pub use targets::{ProbeTarget, TargetFiles};
 
-use super::{CollectError, CollectFuture, Collector};
+use super::{CollectError, CollectFuture, Collector, Cycle};
 use config::Prober;
 use peeper_proto::MetricFamily;
+use peeper_proto::failures::FailureStreaks;
 use samples::{Samples, names};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -141,14 +142,14 @@ pub async fn run_probe(target: ProbeTarget, module: Arc<Module>, timeout: Durati
     }
 }
 
-/// Probes every target concurrently (at most `concurrency` at once), ending by `budget`.
+/// Probes every target concurrently (at most `concurrency` at once), ending by `deadline`.
 pub async fn run_all(
     list: Vec<ProbeTarget>,
     modules: &BTreeMap<String, Arc<Module>>,
     concurrency: usize,
-    budget: Duration,
+    deadline: Instant,
 ) -> Vec<Outcome> {
-    let deadline = Instant::now() + budget;
+    let budget = deadline.saturating_duration_since(Instant::now());
     let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let count = list.len();
@@ -218,12 +219,13 @@ pub fn families(outcomes: &[Outcome]) -> Vec<MetricFamily> {
 }
 
 /// The probes collector (`job="probes"`).
+#[derive(Debug)]
 pub struct ProbesCollector {
     config: ProbesConfig,
     modules: BTreeMap<String, Arc<Module>>,
     files: TargetFiles,
-    /// Per `module target`: failing since it was last logged.
-    failing: HashMap<String, ()>,
+    /// Per `module target`: whether it fails.
+    failing: FailureStreaks<String>,
     /// The ICMP permission problem was logged (it is the same for every target).
     icmp_denied_logged: bool,
 }
@@ -233,30 +235,24 @@ impl ProbesCollector {
         ProbesCollector {
             config: config.clone(),
             modules: config
-                .resolved
+                .modules
                 .iter()
                 .map(|(name, module)| (name.clone(), Arc::new(module.clone())))
                 .collect(),
             files: TargetFiles::new(&config.dir),
-            failing: HashMap::new(),
+            failing: FailureStreaks::default(),
             icmp_denied_logged: false,
         }
     }
 
-    /// One cycle: re-read changed files, probe everything, report.
-    pub async fn collect_now(&mut self) -> Vec<MetricFamily> {
+    /// One cycle: re-read changed files, probe everything by `deadline`, report.
+    pub async fn collect_now(&mut self, deadline: Instant) -> Vec<MetricFamily> {
         let modules = &self.modules;
         let list = self.files.refresh(
             &|name: &str| modules.contains_key(name),
             &self.config.default_module,
         );
-        let outcomes = run_all(
-            list,
-            &self.modules,
-            self.config.concurrency,
-            self.config.budget,
-        )
-        .await;
+        let outcomes = run_all(list, &self.modules, self.config.concurrency, deadline).await;
         self.log(&outcomes);
         let mut families = families(&outcomes);
         let mut valid = MetricFamily::gauge(
@@ -272,30 +268,29 @@ impl ProbesCollector {
 
     /// Logs each target's failure once and its recovery once.
     fn log(&mut self, outcomes: &[Outcome]) {
-        let mut still = HashMap::new();
+        let mut seen = std::collections::BTreeSet::new();
         for outcome in outcomes {
-            let key = format!("{} {}", outcome.target.module, outcome.target.target);
-            let was_failing = self.failing.contains_key(&key);
+            let (target, module) = (&outcome.target.target, &outcome.target.module);
+            let key = format!("{module} {target}");
+            let what = format_args!("probe {module} of {target}");
             match &outcome.error {
-                None if was_failing => {
-                    tracing::info!(target = %outcome.target.target, module = %outcome.target.module, "probe succeeds again");
+                None => {
+                    self.failing.succeeded(&key, what, "succeeds again");
                 }
-                None => {}
                 Some(error @ ProbesError::IcmpSocket { .. }) => {
                     if !std::mem::replace(&mut self.icmp_denied_logged, true) {
                         tracing::error!(%error, "icmp probes report probe_success 0");
                     }
-                    still.insert(key, ());
+                    self.failing.failed_quietly(key.clone());
                 }
                 Some(error) => {
-                    if !was_failing {
-                        tracing::warn!(target = %outcome.target.target, module = %outcome.target.module, %error, "probe failed; reporting probe_success 0 until it succeeds");
-                    }
-                    still.insert(key, ());
+                    let meanwhile = "reporting probe_success 0 until it succeeds";
+                    self.failing.failed(key.clone(), what, error, meanwhile);
                 }
             }
+            seen.insert(key);
         }
-        self.failing = still;
+        self.failing.retain(|key| seen.contains(key));
     }
 }
 
@@ -304,7 +299,7 @@ impl Collector for ProbesCollector {
         "probes"
     }
 
-    fn collect(&mut self) -> CollectFuture<'_> {
-        Box::pin(async move { Ok::<_, CollectError>(self.collect_now().await) })
+    fn collect(&mut self, cycle: Cycle) -> CollectFuture<'_> {
+        Box::pin(async move { Ok::<_, CollectError>(self.collect_now(cycle.deadline).await) })
     }
 }

@@ -3,6 +3,7 @@
 
 use super::samples::names;
 use super::*;
+use crate::collector::CollectorConfig;
 use axum::Router;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{any, get};
@@ -13,17 +14,17 @@ use std::net::SocketAddr;
 use std::path::Path;
 use tokio::net::{TcpListener, TcpStream};
 
-fn config(vars: &[(&str, &str)], file: Option<ProbesConfig>) -> ProbesConfig {
+fn config(vars: &[(&str, &str)], file: Option<ProbesTable>) -> ProbesConfig {
     let vars: Vec<(String, String)> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     let env = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    ProbesConfig::resolve(file, &env, Duration::from_secs(10)).expect("valid probes config")
+    ProbesConfig::resolve(file, &env).expect("valid probes config")
 }
 
 fn module(config: &ProbesConfig, name: &str) -> Arc<Module> {
-    Arc::new(config.resolved.get(name).expect("module").clone())
+    Arc::new(config.modules.get(name).expect("module").clone())
 }
 
 async fn probe(config: &ProbesConfig, name: &str, target: &str) -> Outcome {
@@ -207,7 +208,7 @@ async fn http_status_codes_and_redirects() {
     assert_eq!(value(&redirect, "probe_http_status_code"), 200.0);
 
     // A module that does not follow redirects sees the 302, and 302 can be made valid.
-    let file = ProbesConfig {
+    let file = ProbesTable {
         modules: [(
             "http_302".to_owned(),
             ModuleConfig {
@@ -229,7 +230,7 @@ async fn http_status_codes_and_redirects() {
 #[tokio::test]
 async fn post_json_sends_method_headers_and_body() {
     let addr = http_server().await;
-    let file = ProbesConfig {
+    let file = ProbesTable {
         modules: [(
             "http_post_json_2xx".to_owned(),
             ModuleConfig {
@@ -433,7 +434,8 @@ async fn a_stalled_server_costs_no_more_than_the_timeout() {
         })
         .collect();
     let start = std::time::Instant::now();
-    let outcomes = run_all(list, &modules, 1, Duration::from_millis(1000)).await;
+    let deadline = Instant::now() + Duration::from_millis(1000);
+    let outcomes = run_all(list, &modules, 1, deadline).await;
     let took = start.elapsed();
     assert!(took < Duration::from_millis(2500), "took {took:?}");
     assert_eq!(outcomes.len(), 5);
@@ -482,7 +484,7 @@ async fn target_files_labels_and_reloading() {
     );
     assert!(c.enabled);
     let mut collector = ProbesCollector::new(&c);
-    let families = collector.collect_now().await;
+    let families = collector.collect_now(Cycle::standard().deadline).await;
     let success = peeper_proto::model::family(&families, "probe_success").expect("probe_success");
     assert_eq!(success.series.len(), 3, "{success:?}");
     let root = format!("http://127.0.0.1:{}/", addr.port());
@@ -514,7 +516,7 @@ async fn target_files_labels_and_reloading() {
             "- targets: ['{root}error']\n  labels:\n    group: moved\n    __param_module: http_2xx\n"
         ),
     );
-    let families = collector.collect_now().await;
+    let families = collector.collect_now(Cycle::standard().deadline).await;
     let success = peeper_proto::model::family(&families, "probe_success").expect("probe_success");
     assert_eq!(success.series.len(), 2);
     let error = success.find(&[("group", "moved")]).expect("new target");
@@ -526,7 +528,7 @@ async fn target_files_labels_and_reloading() {
         &sites,
         "- targets: ['x']\n  labels:\n    group: [unclosed\n",
     );
-    let families = collector.collect_now().await;
+    let families = collector.collect_now(Cycle::standard().deadline).await;
     let success = peeper_proto::model::family(&families, "probe_success").expect("probe_success");
     assert!(
         success.find(&[("group", "moved")]).is_some(),
@@ -542,7 +544,7 @@ async fn target_files_labels_and_reloading() {
 
     // Removing the file removes its targets.
     std::fs::remove_file(&sites).expect("remove");
-    let families = collector.collect_now().await;
+    let families = collector.collect_now(Cycle::standard().deadline).await;
     let success = peeper_proto::model::family(&families, "probe_success").expect("probe_success");
     assert_eq!(success.series.len(), 1);
 }
@@ -595,11 +597,10 @@ fn file_errors_name_the_file_and_line() {
 fn config_validation() {
     let c = config(&[], None);
     assert!(!c.enabled, "off unless switched on");
-    assert_eq!(c.resolved.len(), super::config::BUILTIN_MODULES.len());
-    assert!(c.budget < Duration::from_secs(10));
+    assert_eq!(c.modules.len(), super::config::BUILTIN_MODULES.len());
     let env = |name: &str| (name == "PEEPER_PROBES_TIMEOUT").then(|| "soon".to_owned());
-    assert!(ProbesConfig::resolve(None, &env, Duration::from_secs(10)).is_err());
-    let bad = ProbesConfig {
+    assert!(ProbesConfig::resolve(None, &env).is_err());
+    let bad = ProbesTable {
         modules: [(
             "x".to_owned(),
             ModuleConfig {
@@ -611,20 +612,20 @@ fn config_validation() {
         ..Default::default()
     };
     let none = |_: &str| None;
-    let text = ProbesConfig::resolve(Some(bad), &none, Duration::from_secs(10))
+    let text = ProbesConfig::resolve(Some(bad), &none)
         .expect_err("unknown prober")
         .to_string();
     assert!(text.contains("udp"), "{text}");
     let toml_text = "enabled = true\ndir = \"/tmp/p\"\n[modules.api]\nmethod = \"post\"\nvalid_status_codes = [201]\n";
-    let parsed: ProbesConfig = toml::from_str(toml_text).expect("toml");
-    let c = ProbesConfig::resolve(Some(parsed), &none, Duration::from_secs(10)).expect("valid");
-    let api = c.resolved.get("api").expect("api module");
+    let parsed: ProbesTable = toml::from_str(toml_text).expect("toml");
+    let c = ProbesConfig::resolve(Some(parsed), &none).expect("valid");
+    let api = c.modules.get("api").expect("api module");
     assert_eq!(
         (api.method.as_str(), api.valid_status_codes.as_slice()),
         ("POST", &[201u16][..])
     );
     assert!(
-        toml::from_str::<ProbesConfig>("enabeld = true").is_err(),
+        toml::from_str::<ProbesTable>("enabeld = true").is_err(),
         "unknown keys are refused"
     );
 }
