@@ -4,7 +4,7 @@
 //! killed and restarted; it comes back at once when it pushes again; `agents forget` ends
 //! it. A check pushed with an expected interval turns overdue, and back.
 
-mod support;
+use peeper_test_support as support;
 
 use peeper_proto::codec::encode_write_request;
 use peeper_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};

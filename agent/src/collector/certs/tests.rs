@@ -3,9 +3,9 @@
 use super::config::{Endpoint, StartTls, parse_endpoints_file};
 use super::files::{expand, matches};
 use super::schedule::{Schedule, Timing, skipped_cycles};
-use super::testutil::*;
 use super::*;
 use peeper_proto::model::family;
+use peeper_test_support::certs::*;
 use std::time::Duration;
 
 /// A collector over `endpoints`, with no system roots (only `ca` is trusted, if given).
