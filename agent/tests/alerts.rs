@@ -9,15 +9,12 @@
 
 mod support;
 
-#[allow(dead_code)]
-#[path = "../src/collector/certs/testutil.rs"]
-mod testutil;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::VictoriaMetrics;
 use support::alerting::{Alertmanager, SmtpSink, TelegramFake, TelegramMessage, Vmalert};
+use support::certs as testutil;
 use support::haproxy::{Haproxy, PROXY_SOURCE};
 use support::mariadb::Mariadb;
 use support::server::ServerProcess;

@@ -2,11 +2,7 @@
 //! server on 127.0.0.1: `--once --print` shows ssl_exporter's names with `target`, `job`
 //! and `instance`.
 
-#[allow(dead_code)]
-#[path = "../src/collector/certs/testutil.rs"]
-mod testutil;
-
-use testutil::{Ca, tls_server};
+use peeper_test_support::certs::{Ca, tls_server};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_agent_binary_prints_the_certs_families() {

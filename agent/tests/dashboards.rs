@@ -6,17 +6,11 @@
 
 mod support;
 
-#[allow(dead_code)]
-#[path = "../src/collector/certs/testutil.rs"]
-mod testutil;
-
-#[path = "support/datastack.rs"]
-mod datastack;
-
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
-use support::alerting::repo_root;
+use support::datastack;
+use support::repo_root;
 
 const DATASOURCE: &str = "peeper-vm";
 const PANEL_TYPES: [&str; 8] = [

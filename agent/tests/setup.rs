@@ -13,7 +13,7 @@ use support::installer::{Copy, files_under, must, refused, server_env, text};
 fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
     let dir = tempfile::tempdir().unwrap();
     let outside = dir.path().join("outside");
-    let repo = Copy::new(dir.path(), "peeper");
+    let repo = Copy::new(dir.path(), "peeper", support::bin_dir());
     let telegram = TelegramFake::start(dir.path(), "777:quickstart");
     let mut env = server_env(&outside);
     env.extend([
@@ -123,7 +123,7 @@ fn a_new_user_installs_with_telegram_kills_the_agent_and_gets_the_message() {
 #[test]
 fn bad_server_inputs_stop_the_install_with_one_line_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = Copy::new(dir.path(), "peeper");
+    let repo = Copy::new(dir.path(), "peeper", support::bin_dir());
     let env = server_env(&dir.path().join("outside"));
     repo.fill(".env", &env);
     repo.fill(".env.telegram", &[("TELEGRAM_BOT_TOKEN", "1:x".to_owned())]);

@@ -7,7 +7,7 @@
 mod support;
 
 use std::process::Command;
-use support::alerting::repo_root;
+use support::repo_root;
 use support::require_binary;
 
 #[test]

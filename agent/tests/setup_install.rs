@@ -21,7 +21,7 @@ const MYSQL_PASSWORD: &str = "monitor-pw";
 fn server_and_product_host_installs_with_modules_backup_and_uninstall() {
     let dir = tempfile::tempdir().unwrap();
     let outside = dir.path().join("outside");
-    let server = Copy::new(dir.path(), "server");
+    let server = Copy::new(dir.path(), "server", support::bin_dir());
     let env = server_env(&outside);
     server.fill(".env", &env);
     let backups = dir.path().join("backups");
@@ -43,7 +43,7 @@ fn server_and_product_host_installs_with_modules_backup_and_uninstall() {
     let db = Mariadb::start();
     db.create_monitor_user("peeper", MYSQL_PASSWORD);
     let pg = Postgres::start();
-    let product = Copy::new(dir.path(), "product");
+    let product = Copy::new(dir.path(), "product", support::bin_dir());
     product.fill(
         ".env",
         &[

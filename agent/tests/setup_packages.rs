@@ -11,8 +11,8 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 use support::VictoriaMetrics;
-use support::alerting::repo_root;
 use support::packages::{PackageLock, is_installed, require_cargo_deb, require_root};
+use support::repo_root;
 use support::stack::Stack;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 //! message that Telegram accepts (the fake refuses what Telegram refuses: over 4096
 //! characters, or HTML it cannot parse), and the message says what was left out.
 
-mod support;
+use peeper_test_support as support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

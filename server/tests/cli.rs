@@ -1,6 +1,6 @@
 //! The `peeper-server` binary: token subcommands, flag > env > file precedence, errors.
 
-mod support;
+use peeper_test_support as support;
 
 use std::path::Path;
 use std::process::{Command, Output};

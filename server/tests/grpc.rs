@@ -1,7 +1,7 @@
 //! gRPC straight to the server (h2c): graceful shutdown of open streams, and
 //! VictoriaMetrics cluster mode (`{accountID}` filled per tenant) for both transports.
 
-mod support;
+use peeper_test_support as support;
 
 use peeper_proto::codec;
 use peeper_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};

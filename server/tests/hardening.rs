@@ -4,7 +4,7 @@
 //! keep landing with no gap over 3 s. Every attack is bounded in count and time and sends
 //! only to loopback. (More in `hardening_more.rs`.)
 
-mod support;
+use peeper_test_support as support;
 
 use peeper_proto::codec;
 use std::io::{Read, Write};

@@ -4,7 +4,7 @@
 //! an undecodable gRPC batch, refunds while the store is down, empty bodies, keep-alive
 //! refusals, `/metrics` exposure, and the window a store crash can still lose.
 
-mod support;
+use peeper_test_support as support;
 
 use peeper_proto::codec::encode_write_request;
 use peeper_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};

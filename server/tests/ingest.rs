@@ -1,6 +1,6 @@
 //! The server in-process, over HTTPS with a real token, in front of a real VictoriaMetrics.
 
-mod support;
+use peeper_test_support as support;
 
 use peeper_proto::codec;
 use peeper_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};

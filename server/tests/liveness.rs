@@ -4,7 +4,7 @@
 //! killed and restarted; it comes back at once when it pushes again; `agents forget` ends
 //! it. A check pushed with an expected interval turns overdue, and back.
 
-mod support;
+use peeper_test_support as support;
 
 use peeper_proto::codec::encode_write_request;
 use peeper_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};
@@ -98,10 +98,6 @@ async fn push(server: &ServerProcess, token: &str, request: &WriteRequest) {
     assert_eq!(response.status(), 204, "{}", response.text().await.unwrap());
 }
 
-fn value(vm: &VictoriaMetrics, query: &str) -> Option<f64> {
-    vm.query_one(query)
-}
-
 fn wait_value(
     vm: &VictoriaMetrics,
     query: &str,
@@ -111,7 +107,7 @@ fn wait_value(
 ) {
     let start = Instant::now();
     while start.elapsed() < within {
-        if value(vm, query) == Some(want) {
+        if vm.query_one(query) == Some(want) {
             return;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -119,7 +115,7 @@ fn wait_value(
     let logs: Vec<String> = servers.iter().map(|s| s.log_text()).collect();
     panic!(
         "{query} did not become {want} within {within:?} (it is {:?}); server logs:\n{}",
-        value(vm, query),
+        vm.query_one(query),
         logs.join("\n---\n")
     );
 }
@@ -164,10 +160,7 @@ async fn a_silent_agent_stays_down_across_replica_restarts_until_it_pushes_or_is
         "{last_seen}"
     );
     assert_eq!(
-        value(
-            &vm,
-            r#"peeper_agent_silent_after_seconds{instance="web-01"}"#
-        ),
+        vm.query_one(r#"peeper_agent_silent_after_seconds{instance="web-01"}"#),
         Some(4.0)
     );
 
@@ -290,7 +283,7 @@ async fn a_check_without_its_next_result_is_overdue_until_it_reports_or_is_forgo
                 .is_some_and(|m| m["metric"]["message"] == "disk full")
         },
     );
-    assert_eq!(value(&vm, &status_of), Some(0.0));
+    assert_eq!(vm.query_one(&status_of), Some(0.0));
 
     a.command(&["checks", "forget", "acme", "db-01", "nightly-backup"]);
     support::wait_until(

@@ -6,7 +6,7 @@
 //! real VictoriaMetrics, and both purged (also when a check fails). One test, so the packages
 //! are built once; it needs root and runs without systemd running.
 
-mod support;
+use peeper_test_support as support;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

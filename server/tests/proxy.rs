@@ -2,7 +2,7 @@
 //! `peeper-server --plaintext` (trusting only the proxy) → real VictoriaMetrics.
 
 mod common;
-mod support;
+use peeper_test_support as support;
 
 use common::*;
 use peeper_proto::v1::WriteResponse;

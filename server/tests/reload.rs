@@ -3,7 +3,7 @@
 //! stays; a changed config file is read and the settings that need a restart are named; a
 //! broken config file is refused the same way.
 
-mod support;
+use peeper_test_support as support;
 
 use peeper_server::devcert::{self, DevCerts};
 use rustls_pki_types::pem::PemObject;

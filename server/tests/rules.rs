@@ -3,7 +3,7 @@
 //! where it fires and one where it does not, and the conventions of
 //! `compose/vmalert/README.md` hold (severity, summary and description naming tenant and host).
 
-mod support;
+use peeper_test_support as support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -4,16 +4,16 @@
 //! stack's own `/metrics` (server, itself, vmalert, Alertmanager, HAProxy) with
 //! `compose/victoriametrics/scrape.yml`; vmalert evaluates the rules (so alerts fire).
 
-use crate::support::alerting::{Alertmanager, Vmalert, repo_root};
-use crate::support::apache::{Apache, Mpm};
-use crate::support::docker::Dockerd;
-use crate::support::haproxy::{Haproxy, PROXY_SOURCE};
-use crate::support::mariadb::Mariadb;
-use crate::support::postgres::{PEEPER_PASSWORD, Postgres};
-use crate::support::server::ServerProcess;
-use crate::support::stack::AGENT;
-use crate::support::{VictoriaMetrics, wait_until};
-use crate::testutil;
+use super::stack::AGENT;
+use peeper_test_support::alerting::{Alertmanager, Vmalert};
+use peeper_test_support::apache::{Apache, Mpm};
+use peeper_test_support::certs as testutil;
+use peeper_test_support::docker::Dockerd;
+use peeper_test_support::haproxy::{Haproxy, PROXY_SOURCE};
+use peeper_test_support::mariadb::Mariadb;
+use peeper_test_support::postgres::{PEEPER_PASSWORD, Postgres};
+use peeper_test_support::server::ServerProcess;
+use peeper_test_support::{VictoriaMetrics, repo_root, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -1,17 +1,22 @@
-//! The agent's integration-test harness: the shared base (free ports, VictoriaMetrics,
-//! waiting, HTTP) plus one module per real service the collectors are tested against.
+//! The agent's integration-test harness: the shared crate `peeper-test-support` (free ports,
+//! VictoriaMetrics, waiting, HTTP, the real services, test certificates, `value`) re-exported
+//! as it is, plus what needs the agent's own types or binaries.
 #![allow(dead_code, unused_imports)]
 
-#[path = "../../../server/tests/support/mod.rs"]
-mod base;
-pub use base::*;
+pub use peeper_test_support::*;
 
-pub mod apache;
-pub mod docker;
-pub mod installer;
-pub mod mariadb;
-pub mod postgres;
+pub mod datastack;
 pub mod stack;
+
+use std::path::Path;
+
+/// The directory of this build's binaries (`peeper-agent` and `peeper-server`), for helpers
+/// of the shared crate that run them.
+pub fn bin_dir() -> &'static Path {
+    Path::new(stack::AGENT)
+        .parent()
+        .expect("the binaries' directory")
+}
 
 /// One cycle through the trait, as the scheduler runs it: a down target is reported as
 /// `*_up 0`, never as an error.
@@ -23,26 +28,4 @@ pub async fn collect(
     collector.collect(cycle).await.unwrap_or_else(|e| {
         panic!("the {job} collector must report a down target as up 0, not fail: {e}")
     })
-}
-
-/// The value of the series of `name` carrying all of `labels`; panics naming what is missing.
-pub fn value(families: &[peeper_proto::MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    peeper_proto::model::family(families, name)
-        .unwrap_or_else(|| panic!("{name} missing"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("{name}{labels:?} missing"))
-        .value
-}
-
-/// User plus system CPU time of this test process, in seconds.
-pub fn process_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
 }

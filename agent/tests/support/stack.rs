@@ -1,9 +1,9 @@
 //! A peeper-server (in-process, TLS from a fresh dev CA, a real token) writing to a real
 //! VictoriaMetrics, and the real agent binary configured to push to it.
 
-use super::VictoriaMetrics;
 use peeper_server::config::{ForwardMode, Limits, ServerConfig, ServerSettings, TlsPaths};
 use peeper_server::tokens::TokenStore;
+use peeper_test_support::VictoriaMetrics;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

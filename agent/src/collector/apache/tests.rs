@@ -4,19 +4,12 @@
 use super::*;
 use peeper_proto::MetricKind;
 use peeper_proto::model::family;
+use peeper_test_support::value;
 
 const PREFORK: &str = include_str!("fixtures/prefork.txt");
 const WORKER: &str = include_str!("fixtures/worker.txt");
 /// Event MPM with a proxy balancer (`ProxyStatus Full`), one member up and one refused.
 const EVENT: &str = include_str!("fixtures/event.txt");
-
-fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    family(families, name)
-        .unwrap_or_else(|| panic!("{name} missing"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("{name}{labels:?} missing"))
-        .value
-}
 
 fn board_sum(families: &[MetricFamily]) -> f64 {
     family(families, "apache_scoreboard")

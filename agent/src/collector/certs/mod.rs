@@ -19,8 +19,6 @@ mod verify;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod testutil;
 
 pub use config::{CertsConfig, Endpoint, StartTls};
 

@@ -3,10 +3,11 @@
 use super::config::{Endpoint, StartTls, parse_endpoints_file};
 use super::files::{expand, matches};
 use super::schedule::{Schedule, Timing, skipped_cycles};
-use super::testutil::*;
 use super::*;
 use crate::collector::CollectorConfig;
 use peeper_proto::model::family;
+use peeper_test_support::certs::*;
+use peeper_test_support::find_value;
 use std::time::Duration;
 
 /// A collector over `endpoints`, with no system roots (only `ca` is trusted, if given).
@@ -26,10 +27,6 @@ fn collector(endpoints: &[String], ca: Option<&Ca>, dir: &tempfile::TempDir) -> 
         ..Default::default()
     };
     CertsCollector::with_roots(&config, dir.path().join("no-system-roots.pem"))
-}
-
-fn value(families: &[MetricFamily], name: &str, want: &[(&str, &str)]) -> Option<f64> {
-    family(families, name)?.find(want).map(|s| s.value)
 }
 
 fn series_count(families: &[MetricFamily], name: &str, want: &[(&str, &str)]) -> usize {
@@ -68,11 +65,11 @@ async fn valid_certificate_verifies_and_reports_ssl_exporter_labels() {
     let mut c = collector(std::slice::from_ref(&target), Some(&ca), &dir);
     let f = one_cycle(&mut c).await;
     let t = [("target", target.as_str())];
-    assert_eq!(value(&f, "ssl_probe_success", &t), Some(1.0));
-    assert_eq!(value(&f, "ssl_verified", &t), Some(1.0));
-    assert_eq!(value(&f, "ssl_hostname_match", &t), Some(1.0));
+    assert_eq!(find_value(&f, "ssl_probe_success", &t), Some(1.0));
+    assert_eq!(find_value(&f, "ssl_verified", &t), Some(1.0));
+    assert_eq!(find_value(&f, "ssl_hostname_match", &t), Some(1.0));
     assert_eq!(
-        value(
+        find_value(
             &f,
             "ssl_tls_version_info",
             &[("target", &target), ("version", "TLS 1.3")]
@@ -113,12 +110,12 @@ async fn valid_certificate_verifies_and_reports_ssl_exporter_labels() {
         series_count(&f, "ssl_verified_cert_not_after", &[("chain_no", "0")]),
         2
     );
-    assert!(value(&f, "ssl_verified_cert_not_after", &[("cn", "Test Root CA")]).is_some());
+    assert!(find_value(&f, "ssl_verified_cert_not_after", &[("cn", "Test Root CA")]).is_some());
     assert_eq!(
-        value(&f, "peeper_certs_endpoint_errors_total", &t),
+        find_value(&f, "peeper_certs_endpoint_errors_total", &t),
         Some(0.0)
     );
-    let next = value(&f, "peeper_certs_next_check_timestamp_seconds", &t).unwrap();
+    let next = find_value(&f, "peeper_certs_next_check_timestamp_seconds", &t).unwrap();
     assert!(
         next >= now() as f64 && next <= (now() + 20) as f64,
         "next check in one interval: {next}"
@@ -138,14 +135,17 @@ async fn expiring_in_three_days_reports_the_exact_not_after() {
     let f = one_cycle(&mut c).await;
     let leaf_cn = [("target", target.as_str()), ("cn", "localhost")];
     assert_eq!(
-        value(&f, "ssl_cert_not_after", &leaf_cn),
+        find_value(&f, "ssl_cert_not_after", &leaf_cn),
         Some(expiry as f64)
     );
     assert_eq!(
-        value(&f, "ssl_cert_not_before", &leaf_cn),
+        find_value(&f, "ssl_cert_not_before", &leaf_cn),
         Some((expiry - 90 * DAY) as f64)
     );
-    assert_eq!(value(&f, "ssl_verified", &[("target", &target)]), Some(1.0));
+    assert_eq!(
+        find_value(&f, "ssl_verified", &[("target", &target)]),
+        Some(1.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,11 +159,11 @@ async fn expired_certificate_is_reported_but_not_verified() {
     let mut c = collector(std::slice::from_ref(&target), Some(&ca), &dir);
     let f = one_cycle(&mut c).await;
     let t = [("target", target.as_str())];
-    assert_eq!(value(&f, "ssl_probe_success", &t), Some(1.0));
-    assert_eq!(value(&f, "ssl_verified", &t), Some(0.0));
-    assert_eq!(value(&f, "ssl_hostname_match", &t), Some(1.0));
+    assert_eq!(find_value(&f, "ssl_probe_success", &t), Some(1.0));
+    assert_eq!(find_value(&f, "ssl_verified", &t), Some(0.0));
+    assert_eq!(find_value(&f, "ssl_hostname_match", &t), Some(1.0));
     assert_eq!(
-        value(&f, "ssl_cert_not_after", &[("cn", "localhost")]),
+        find_value(&f, "ssl_cert_not_after", &[("cn", "localhost")]),
         Some(expired as f64)
     );
     assert_eq!(series_count(&f, "ssl_verified_cert_not_after", &[]), 0);
@@ -180,13 +180,13 @@ async fn private_ca_verifies_only_with_its_ca_file() {
 
     let f = one_cycle(&mut collector(std::slice::from_ref(&target), None, &dir)).await;
     assert_eq!(
-        value(&f, "ssl_probe_success", &t),
+        find_value(&f, "ssl_probe_success", &t),
         Some(1.0),
         "an untrusted chain is still read"
     );
-    assert_eq!(value(&f, "ssl_verified", &t), Some(0.0));
-    assert_eq!(value(&f, "ssl_hostname_match", &t), Some(1.0));
-    assert!(value(&f, "ssl_cert_not_after", &[("issuer_cn", "Private CA")]).is_some());
+    assert_eq!(find_value(&f, "ssl_verified", &t), Some(0.0));
+    assert_eq!(find_value(&f, "ssl_hostname_match", &t), Some(1.0));
+    assert!(find_value(&f, "ssl_cert_not_after", &[("issuer_cn", "Private CA")]).is_some());
 
     let f = one_cycle(&mut collector(
         std::slice::from_ref(&target),
@@ -194,7 +194,7 @@ async fn private_ca_verifies_only_with_its_ca_file() {
         &dir,
     ))
     .await;
-    assert_eq!(value(&f, "ssl_verified", &t), Some(1.0));
+    assert_eq!(find_value(&f, "ssl_verified", &t), Some(1.0));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -209,9 +209,17 @@ async fn wrong_host_name_does_not_match_but_chain_verifies() {
     let f = one_cycle(&mut c).await;
     for target in [&wrong, &by_ip] {
         let t = [("target", target.as_str())];
-        assert_eq!(value(&f, "ssl_probe_success", &t), Some(1.0), "{target}");
-        assert_eq!(value(&f, "ssl_hostname_match", &t), Some(0.0), "{target}");
-        assert_eq!(value(&f, "ssl_verified", &t), Some(1.0), "{target}");
+        assert_eq!(
+            find_value(&f, "ssl_probe_success", &t),
+            Some(1.0),
+            "{target}"
+        );
+        assert_eq!(
+            find_value(&f, "ssl_hostname_match", &t),
+            Some(0.0),
+            "{target}"
+        );
+        assert_eq!(find_value(&f, "ssl_verified", &t), Some(1.0), "{target}");
     }
 }
 
@@ -227,16 +235,22 @@ async fn incomplete_chain_is_not_verified_and_complete_one_is() {
     let full_t = format!("127.0.0.1:{}@localhost", full.port());
     let mut c = collector(&[bare_t.clone(), full_t.clone()], Some(&root), &dir);
     let f = one_cycle(&mut c).await;
-    assert_eq!(value(&f, "ssl_verified", &[("target", &bare_t)]), Some(0.0));
     assert_eq!(
-        value(&f, "ssl_probe_success", &[("target", &bare_t)]),
+        find_value(&f, "ssl_verified", &[("target", &bare_t)]),
+        Some(0.0)
+    );
+    assert_eq!(
+        find_value(&f, "ssl_probe_success", &[("target", &bare_t)]),
         Some(1.0)
     );
     assert_eq!(
         series_count(&f, "ssl_cert_not_after", &[("target", &bare_t)]),
         1
     );
-    assert_eq!(value(&f, "ssl_verified", &[("target", &full_t)]), Some(1.0));
+    assert_eq!(
+        find_value(&f, "ssl_verified", &[("target", &full_t)]),
+        Some(1.0)
+    );
     assert_eq!(
         series_count(&f, "ssl_cert_not_after", &[("target", &full_t)]),
         2
@@ -274,15 +288,15 @@ async fn a_stalled_endpoint_costs_only_its_timeout() {
         "the cycle took {took:?}"
     );
     assert_eq!(
-        value(&f, "ssl_probe_success", &[("target", &good_t)]),
+        find_value(&f, "ssl_probe_success", &[("target", &good_t)]),
         Some(1.0)
     );
     assert_eq!(
-        value(&f, "ssl_probe_success", &[("target", &stalled_t)]),
+        find_value(&f, "ssl_probe_success", &[("target", &stalled_t)]),
         Some(0.0)
     );
     assert_eq!(
-        value(
+        find_value(
             &f,
             "peeper_certs_endpoint_errors_total",
             &[("target", &stalled_t)]
@@ -415,7 +429,7 @@ async fn a_failing_endpoint_is_tried_ever_more_rarely_and_back_at_once() {
     for cycle in 0..10 {
         let f = one_cycle(&mut c).await;
         assert_eq!(
-            value(&f, "ssl_probe_success", &t),
+            find_value(&f, "ssl_probe_success", &t),
             Some(0.0),
             "cycle {cycle} reports the failure"
         );
@@ -424,10 +438,10 @@ async fn a_failing_endpoint_is_tried_ever_more_rarely_and_back_at_once() {
     assert_eq!(server.accepted(), 5);
     let f = one_cycle(&mut c).await; // cycle 10: sat out
     assert_eq!(
-        value(&f, "peeper_certs_endpoint_errors_total", &t),
+        find_value(&f, "peeper_certs_endpoint_errors_total", &t),
         Some(5.0)
     );
-    let next = value(&f, "peeper_certs_next_check_timestamp_seconds", &t).unwrap();
+    let next = find_value(&f, "peeper_certs_next_check_timestamp_seconds", &t).unwrap();
     assert!(
         next >= (now() + 14) as f64,
         "the next try is a cycle away: {next} vs {}",
@@ -441,7 +455,7 @@ async fn a_failing_endpoint_is_tried_ever_more_rarely_and_back_at_once() {
     loop {
         cycles += 1;
         let f = one_cycle(&mut c).await;
-        if value(&f, "ssl_probe_success", &t) == Some(1.0) {
+        if find_value(&f, "ssl_probe_success", &t) == Some(1.0) {
             break;
         }
         assert!(cycles < 4, "retried within ⌊log2 5⌋ + 1 cycles");
@@ -468,14 +482,14 @@ async fn smtp_starttls_is_spoken_before_the_handshake() {
     let mut c = collector(std::slice::from_ref(&spec), Some(&ca), &dir);
     let f = one_cycle(&mut c).await;
     let t = [("target", target.as_str())];
-    assert_eq!(value(&f, "ssl_probe_success", &t), Some(1.0));
-    assert_eq!(value(&f, "ssl_verified", &t), Some(1.0));
-    assert!(value(&f, "ssl_cert_not_after", &[("cn", "mail.example.test")]).is_some());
+    assert_eq!(find_value(&f, "ssl_probe_success", &t), Some(1.0));
+    assert_eq!(find_value(&f, "ssl_verified", &t), Some(1.0));
+    assert!(find_value(&f, "ssl_cert_not_after", &[("cn", "mail.example.test")]).is_some());
 
     // Without STARTTLS the same port fails (the server speaks SMTP, not TLS).
     let mut plain = collector(std::slice::from_ref(&target), Some(&ca), &dir);
     let f = one_cycle(&mut plain).await;
-    assert_eq!(value(&f, "ssl_probe_success", &t), Some(0.0));
+    assert_eq!(find_value(&f, "ssl_probe_success", &t), Some(0.0));
 }
 
 #[test]
@@ -660,7 +674,7 @@ async fn pem_files_directories_and_patterns() {
         2
     );
     assert_eq!(
-        value(
+        find_value(
             &f,
             "ssl_file_cert_not_after",
             &[("file", &a_file), ("cn", "a.example.test")]
@@ -688,15 +702,15 @@ async fn pem_files_directories_and_patterns() {
     assert_eq!(s.label("serial_no"), Some("2"));
     assert_eq!(series_count(&f, "ssl_file_cert_not_after", &[]), 4);
     assert_eq!(
-        value(&f, "ssl_probe_success", &[("target", &pattern)]),
+        find_value(&f, "ssl_probe_success", &[("target", &pattern)]),
         Some(1.0)
     );
     assert_eq!(
-        value(&f, "ssl_probe_success", &[("target", &single)]),
+        find_value(&f, "ssl_probe_success", &[("target", &single)]),
         Some(1.0)
     );
     assert_eq!(
-        value(&f, "ssl_probe_success", &[("target", &nothing)]),
+        find_value(&f, "ssl_probe_success", &[("target", &nothing)]),
         Some(0.0)
     );
 }
@@ -727,7 +741,10 @@ async fn the_endpoints_file_is_read_again_when_it_changes() {
     let config = CertsConfig::resolve(None, &env).unwrap();
     let mut c = CertsCollector::with_roots(&config, dir.path().join("no-roots.pem"));
     let f = one_cycle(&mut c).await;
-    assert_eq!(value(&f, "ssl_verified", &[("target", &one_t)]), Some(1.0));
+    assert_eq!(
+        find_value(&f, "ssl_verified", &[("target", &one_t)]),
+        Some(1.0)
+    );
     assert_eq!(series_count(&f, "ssl_probe_success", &[]), 1);
     assert_eq!(one.accepted(), 1, "listed twice, checked once");
 
@@ -741,7 +758,7 @@ async fn the_endpoints_file_is_read_again_when_it_changes() {
         .unwrap();
     let f = one_cycle(&mut c).await;
     assert_eq!(
-        value(&f, "ssl_probe_success", &[("target", &two_t)]),
+        find_value(&f, "ssl_probe_success", &[("target", &two_t)]),
         Some(1.0)
     );
     assert_eq!(
@@ -754,7 +771,7 @@ async fn the_endpoints_file_is_read_again_when_it_changes() {
     std::fs::remove_file(&list).unwrap();
     let f = one_cycle(&mut c).await;
     assert_eq!(
-        value(&f, "ssl_probe_success", &[("target", &two_t)]),
+        find_value(&f, "ssl_probe_success", &[("target", &two_t)]),
         Some(1.0)
     );
 }

@@ -7,15 +7,8 @@ use super::text;
 use bollard::models::{ContainerInspectResponse, ContainerStatsResponse, ContainerSummary};
 use peeper_proto::MetricFamily;
 use peeper_proto::model::family;
+use peeper_test_support::value;
 use std::path::PathBuf;
-
-fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    family(families, name)
-        .unwrap_or_else(|| panic!("{name} missing"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("{name}{labels:?} missing"))
-        .value
-}
 
 const LABELS: [(&str, &str); 3] = [("name", "web"), ("image", "nginx:1"), ("id", "/docker/abc")];
 

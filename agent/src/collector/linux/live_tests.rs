@@ -2,15 +2,8 @@
 
 use super::*;
 use peeper_proto::model::family;
+use peeper_test_support::value;
 use std::fs;
-
-fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    family(families, name)
-        .unwrap_or_else(|| panic!("no family {name}"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("no series {name}{labels:?}"))
-        .value
-}
 
 fn success(families: &[MetricFamily], area: &str) -> f64 {
     value(

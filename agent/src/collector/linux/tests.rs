@@ -4,14 +4,7 @@ use super::fixtures::*;
 use super::*;
 use peeper_proto::MetricKind;
 use peeper_proto::model::family;
-
-fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    family(families, name)
-        .unwrap_or_else(|| panic!("no family {name}"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("no series {name}{labels:?}"))
-        .value
-}
+use peeper_test_support::value;
 
 #[test]
 fn cpu_lines_become_seconds_per_mode() {

@@ -3,6 +3,7 @@
 use super::*;
 use peeper_proto::MetricKind;
 use peeper_proto::model::family;
+use peeper_test_support::value;
 
 fn status(rows: &[(&str, &str)]) -> Vec<MetricFamily> {
     let mut status = GlobalStatus::default();
@@ -12,14 +13,6 @@ fn status(rows: &[(&str, &str)]) -> Vec<MetricFamily> {
     let mut out = Vec::new();
     status.finish(&mut out);
     out
-}
-
-fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    family(families, name)
-        .unwrap_or_else(|| panic!("{name} missing"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("{name}{labels:?} missing"))
-        .value
 }
 
 #[test]

@@ -2,18 +2,10 @@
 //! `agent/tests/postgres.rs`).
 
 use super::queries::{self, ServerVersion, cycle_sql, families};
-use peeper_proto::MetricFamily;
 use peeper_proto::model::family;
+use peeper_test_support::value;
 
 type Set<'a> = Vec<Vec<Option<&'a str>>>;
-
-fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
-    family(families, name)
-        .unwrap_or_else(|| panic!("{name} missing"))
-        .find(labels)
-        .unwrap_or_else(|| panic!("{name}{labels:?} missing"))
-        .value
-}
 
 #[test]
 fn short_version_is_postgres_exporters_semver() {

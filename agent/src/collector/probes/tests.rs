@@ -38,7 +38,8 @@ async fn probe(config: &ProbesConfig, name: &str, target: &str) -> Outcome {
     run_probe(target, module, timeout).await
 }
 
-fn value(outcome: &Outcome, name: &str) -> f64 {
+/// The sample `name` of one probe's outcome; panics listing the samples it has.
+fn sample(outcome: &Outcome, name: &str) -> f64 {
     outcome
         .samples
         .get(name)
@@ -175,14 +176,14 @@ async fn http_status_codes_and_redirects() {
     let c = config(&[], None);
     let ok = probe(&c, "http_2xx", &format!("http://{addr}/")).await;
     assert!(ok.success(), "{:?}", ok.error);
-    assert_eq!(value(&ok, "probe_success"), 1.0);
-    assert_eq!(value(&ok, "probe_http_status_code"), 200.0);
-    assert_eq!(value(&ok, "probe_http_content_length"), 5.0);
-    assert_eq!(value(&ok, "probe_http_uncompressed_body_length"), 5.0);
-    assert_eq!(value(&ok, "probe_http_version"), 1.1);
-    assert_eq!(value(&ok, "probe_http_ssl"), 0.0);
-    assert_eq!(value(&ok, "probe_ip_protocol"), 4.0);
-    assert!(value(&ok, "probe_duration_seconds") > 0.0);
+    assert_eq!(sample(&ok, "probe_success"), 1.0);
+    assert_eq!(sample(&ok, "probe_http_status_code"), 200.0);
+    assert_eq!(sample(&ok, "probe_http_content_length"), 5.0);
+    assert_eq!(sample(&ok, "probe_http_uncompressed_body_length"), 5.0);
+    assert_eq!(sample(&ok, "probe_http_version"), 1.1);
+    assert_eq!(sample(&ok, "probe_http_ssl"), 0.0);
+    assert_eq!(sample(&ok, "probe_ip_protocol"), 4.0);
+    assert!(sample(&ok, "probe_duration_seconds") > 0.0);
     assert!(ok.samples.0.iter().any(|s| s.name == names::HTTP_DURATION
         && s.label == Some(("phase", "processing".to_owned()))
         && s.value > 0.0));
@@ -193,8 +194,8 @@ async fn http_status_codes_and_redirects() {
     for (path, code) in [("/missing", 404.0), ("/error", 500.0)] {
         let bad = probe(&c, "http_2xx", &format!("http://{addr}{path}")).await;
         assert!(!bad.success());
-        assert_eq!(value(&bad, "probe_success"), 0.0);
-        assert_eq!(value(&bad, "probe_http_status_code"), code);
+        assert_eq!(sample(&bad, "probe_success"), 0.0);
+        assert_eq!(sample(&bad, "probe_http_status_code"), code);
         assert!(
             matches!(bad.error, Some(ProbesError::Status { .. })),
             "{:?}",
@@ -204,8 +205,8 @@ async fn http_status_codes_and_redirects() {
 
     let redirect = probe(&c, "http_2xx", &format!("http://{addr}/redirect")).await;
     assert!(redirect.success(), "{:?}", redirect.error);
-    assert_eq!(value(&redirect, "probe_http_redirects"), 1.0);
-    assert_eq!(value(&redirect, "probe_http_status_code"), 200.0);
+    assert_eq!(sample(&redirect, "probe_http_redirects"), 1.0);
+    assert_eq!(sample(&redirect, "probe_http_status_code"), 200.0);
 
     // A module that does not follow redirects sees the 302, and 302 can be made valid.
     let file = ProbesTable {
@@ -223,8 +224,8 @@ async fn http_status_codes_and_redirects() {
     let c2 = config(&[], Some(file));
     let stay = probe(&c2, "http_302", &format!("http://{addr}/redirect")).await;
     assert!(stay.success(), "{:?}", stay.error);
-    assert_eq!(value(&stay, "probe_http_status_code"), 302.0);
-    assert_eq!(value(&stay, "probe_http_redirects"), 0.0);
+    assert_eq!(sample(&stay, "probe_http_status_code"), 302.0);
+    assert_eq!(sample(&stay, "probe_http_redirects"), 0.0);
 }
 
 #[tokio::test]
@@ -259,7 +260,7 @@ async fn post_json_sends_method_headers_and_body() {
         &format!("http://{addr}/echo"),
     )
     .await;
-    assert_eq!(value(&plain, "probe_http_status_code"), 400.0);
+    assert_eq!(sample(&plain, "probe_http_status_code"), 400.0);
 }
 
 #[tokio::test]
@@ -295,10 +296,10 @@ async fn custom_ca_strict_tls_and_certificate_expiry() {
     let c = config(&[("PEEPER_PROBES_CA_FILE", ca_file.as_str())], None);
     let ok = probe(&c, "http_2xx_custom_ca", &url).await;
     assert!(ok.success(), "{:?}", ok.error);
-    assert_eq!(value(&ok, "probe_http_ssl"), 1.0);
-    assert_eq!(value(&ok, "probe_ssl_earliest_cert_expiry"), EXPIRY as f64);
-    assert_eq!(value(&ok, "probe_http_status_code"), 200.0);
-    assert!(value(&ok, "probe_http_version") >= 1.1);
+    assert_eq!(sample(&ok, "probe_http_ssl"), 1.0);
+    assert_eq!(sample(&ok, "probe_ssl_earliest_cert_expiry"), EXPIRY as f64);
+    assert_eq!(sample(&ok, "probe_http_status_code"), 200.0);
+    assert!(sample(&ok, "probe_http_version") >= 1.1);
     assert!(
         ok.samples
             .0
@@ -325,7 +326,7 @@ async fn custom_ca_strict_tls_and_certificate_expiry() {
         let expiry = probe(&c, "http_tls_expiry", &target).await;
         assert!(expiry.success(), "{target}: {:?}", expiry.error);
         assert_eq!(
-            value(&expiry, "probe_ssl_earliest_cert_expiry"),
+            sample(&expiry, "probe_ssl_earliest_cert_expiry"),
             EXPIRY as f64
         );
         assert!(
@@ -346,14 +347,14 @@ async fn tcp_connect_open_and_closed_ports() {
     let c = config(&[], None);
     let ok = probe(&c, "tcp_connect", &open_addr.to_string()).await;
     assert!(ok.success(), "{:?}", ok.error);
-    assert_eq!(value(&ok, "probe_ip_protocol"), 4.0);
+    assert_eq!(sample(&ok, "probe_ip_protocol"), 4.0);
     let closed = probe(&c, "tcp_connect", &closed_addr.to_string()).await;
     assert!(
         matches!(closed.error, Some(ProbesError::Connect { .. })),
         "{:?}",
         closed.error
     );
-    assert_eq!(value(&closed, "probe_success"), 0.0);
+    assert_eq!(sample(&closed, "probe_success"), 0.0);
     let no_port = probe(&c, "tcp_connect", "127.0.0.1").await;
     assert!(matches!(no_port.error, Some(ProbesError::Target { .. })));
     drop(open);
@@ -365,7 +366,7 @@ async fn icmp_to_loopback() {
     let outcome = probe(&c, "icmp", "127.0.0.1").await;
     match &outcome.error {
         None => {
-            assert_eq!(value(&outcome, "probe_success"), 1.0);
+            assert_eq!(sample(&outcome, "probe_success"), 1.0);
             assert!(
                 outcome
                     .samples
@@ -382,7 +383,7 @@ async fn icmp_to_loopback() {
                 text.contains("CAP_NET_RAW") && text.contains("ping_group_range"),
                 "{text}"
             );
-            assert_eq!(value(&outcome, "probe_success"), 0.0);
+            assert_eq!(sample(&outcome, "probe_success"), 0.0);
         }
         Some(other) => panic!("icmp to 127.0.0.1 failed: {other}"),
     }
@@ -414,7 +415,7 @@ async fn a_stalled_server_costs_no_more_than_the_timeout() {
         outcome.error
     );
     assert!(took < Duration::from_millis(2200), "took {took:?}");
-    assert!(value(&outcome, "probe_duration_seconds") >= 0.69);
+    assert!(sample(&outcome, "probe_duration_seconds") >= 0.69);
     assert!(
         outcome
             .samples

@@ -1,7 +1,7 @@
 //! A real Apache httpd (Debian package `apache2`) with mod_status on a free loopback port,
 //! from a standalone config in a temporary directory; stopped when dropped.
 
-use super::{free_port, http_get, require_binary};
+use crate::{free_port, http_get, require_binary};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

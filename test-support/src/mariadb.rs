@@ -1,7 +1,7 @@
 //! A real MariaDB server (Debian package `mariadb-server`) on a free loopback port and a
 //! unix socket, with its data directory in a temporary directory; stopped when dropped.
 
-use super::{free_port, require_binary};
+use crate::{free_port, require_binary};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

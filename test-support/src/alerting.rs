@@ -3,15 +3,10 @@
 //! alertmanager-config` renders, the repo's fake Telegram Bot API (`scripts/telegram-fake.py`,
 //! the one allowed stand-in) and a real SMTP server (`python3-aiosmtpd`) keeping what it gets.
 
-use super::{free_port, http_get, require_binary, wait_until};
+use crate::{free_port, http_get, repo_root, require_binary, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// The repository root (both crates' tests include this file).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// A child process killed when dropped, logging to a file.
 struct Process {

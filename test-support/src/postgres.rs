@@ -4,7 +4,7 @@
 //! `initdb` refuses to run as root, so the directory is handed to the `postgres` user and the
 //! server tools run through `runuser -u postgres --`.
 
-use super::{free_port, require_binary};
+use crate::{free_port, require_binary};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -4,7 +4,7 @@
 //! The test image is `docker import` of a tar holding a static busybox and its applet links
 //! (Debian package `busybox-static`), since there is no registry here.
 
-use super::{require_binary, wait_until};
+use crate::{require_binary, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;

@@ -6,14 +6,14 @@
 //! exactly the proxy (`--trusted-proxy 127.0.0.2/32`) while its own clients come from
 //! 127.0.0.1.
 
-use super::{free_port, require_binary, wait_until};
+use crate::{free_port, require_binary, wait_until};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// The production config, rendered by [`render`].
-pub const PRODUCTION_CONFIG: &str = include_str!("../../../compose/haproxy/haproxy.cfg");
+pub const PRODUCTION_CONFIG: &str = include_str!("../../compose/haproxy/haproxy.cfg");
 /// The address HAProxy's backend connections come from.
 pub const PROXY_SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 

@@ -1,7 +1,7 @@
 //! `peeper-server` as its own process (so it can be SIGKILLed and restarted), plaintext, on
 //! a free loopback port, logging to a file.
 
-use super::{free_port, http_get, wait_until};
+use crate::{free_port, http_get, wait_until};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -5,20 +5,22 @@
 //! file the installer writes outside the copy (Grafana provisioning, the cron entry) is
 //! redirected into the test's temp dir.
 
-use super::alerting::repo_root;
-use super::free_port;
-use super::stack::AGENT;
+use crate::{free_port, repo_root};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// One copy of the repository, as a user unpacked it on one host.
 pub struct Copy {
     pub root: PathBuf,
+    /// The directory holding this build's `peeper-agent` and `peeper-server`
+    /// (`PEEPER_BIN_DIR` of every run).
+    bin_dir: PathBuf,
 }
 
 impl Copy {
-    /// Copies the installer's files into `parent/name`.
-    pub fn new(parent: &Path, name: &str) -> Copy {
+    /// Copies the installer's files into `parent/name`; `setup.sh` will run the binaries of
+    /// `bin_dir` (the directory of `env!("CARGO_BIN_EXE_peeper-agent")`).
+    pub fn new(parent: &Path, name: &str, bin_dir: &Path) -> Copy {
         let root = parent.join(name);
         std::fs::create_dir_all(&root).unwrap();
         for item in ["setup.sh", "compose", "env", "scripts", "certs", "http"] {
@@ -40,7 +42,10 @@ impl Copy {
         for generated in ["crt", "ca", "dev"] {
             let _ = std::fs::remove_dir_all(root.join("certs").join(generated));
         }
-        Copy { root }
+        Copy {
+            root,
+            bin_dir: bin_dir.to_owned(),
+        }
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -67,12 +72,11 @@ impl Copy {
 
     /// `./setup.sh ARGS` with extra variables in its environment (they win over env files).
     pub fn setup_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let bin: PathBuf = Path::new(AGENT).parent().unwrap().to_owned();
         let mut command = Command::new(self.path("setup.sh"));
         command
             .args(args)
             .current_dir(&self.root)
-            .env("PEEPER_BIN_DIR", bin)
+            .env("PEEPER_BIN_DIR", &self.bin_dir)
             .env_remove("PEEPER_CONFIG");
         for (name, value) in env {
             command.env(name, value);

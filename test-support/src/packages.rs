@@ -2,6 +2,7 @@
 //! building them, installing them system-wide with dpkg under a lock (purged again when
 //! dropped, also when a test fails), and the systemd tools that judge their units offline.
 
+use crate::repo_root;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -12,14 +13,6 @@ pub const PACKAGES: [&str; 2] = ["peeper-agent", "peeper-server"];
 
 /// Taken by every test that installs the packages system-wide (one dpkg state per host).
 pub const LOCK_FILE: &str = "/run/lock/peeper-packages.lock";
-
-/// The workspace root.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_owned()
-}
 
 /// Fails the test unless it runs as root: it installs packages system-wide.
 pub fn require_root() {
@@ -48,7 +41,9 @@ pub fn require_cargo_deb() {
 }
 
 /// An exclusive lock on [`LOCK_FILE`], held until dropped.
-pub struct PackageLock(File);
+pub struct PackageLock {
+    _locked: File,
+}
 
 impl PackageLock {
     pub fn take() -> Self {
@@ -60,7 +55,7 @@ impl PackageLock {
             .unwrap_or_else(|e| panic!("open {LOCK_FILE}: {e}"));
         file.lock()
             .unwrap_or_else(|e| panic!("lock {LOCK_FILE}: {e}"));
-        PackageLock(file)
+        PackageLock { _locked: file }
     }
 }
 
