@@ -273,7 +273,7 @@ impl Delivery {
                 };
                 Batch {
                     samples: sample_count(&request) as u64,
-                    body: encode_write_request(&request),
+                    body: encode_write_request(&request).into(),
                     created_at: batch.created_at,
                 }
             })

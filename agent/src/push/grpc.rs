@@ -4,6 +4,7 @@
 
 use super::{PushError, SendOutcome};
 use crate::config::PushConfig;
+use bytes::Bytes;
 use peeper_proto::status::{RETRY_AFTER, classify_grpc, parse_retry_after};
 use peeper_proto::v1::ingest_client::IngestClient;
 use peeper_proto::v1::{Compression, WriteBatch};
@@ -63,9 +64,9 @@ impl GrpcSender {
         })
     }
 
-    pub async fn send(&self, body: &[u8]) -> SendOutcome {
+    pub async fn send(&self, body: &Bytes) -> SendOutcome {
         let mut request = tonic::Request::new(WriteBatch {
-            body: body.to_vec().into(),
+            body: body.clone(),
             compression: Compression::Snappy as i32,
             sequence: 0,
         });

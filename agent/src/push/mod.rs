@@ -13,6 +13,7 @@ pub use disk::{DiskQueue, QueueError};
 pub use queue::{Batch, BatchQueue};
 
 use crate::config::{PushConfig, Transport};
+use bytes::Bytes;
 use peeper_proto::status::{
     RETRY_AFTER, RetryReason, SenderAction, classify_http, parse_retry_after,
 };
@@ -83,8 +84,9 @@ impl Sender {
         &self.url
     }
 
-    /// Sends one snappy-compressed `WriteRequest` and reads the answer.
-    pub async fn send(&self, body: &[u8]) -> SendOutcome {
+    /// Sends one snappy-compressed `WriteRequest` and reads the answer. The body is shared
+    /// with the request, never copied.
+    pub async fn send(&self, body: &Bytes) -> SendOutcome {
         match &self.transport {
             TransportSender::Https(https) => https.send(body).await,
             TransportSender::Grpc(grpc) => grpc.send(body).await,
@@ -119,14 +121,14 @@ impl HttpsSender {
     }
 
     /// Posts one snappy-compressed `WriteRequest` and reads the answer.
-    async fn send(&self, body: &[u8]) -> SendOutcome {
+    async fn send(&self, body: &Bytes) -> SendOutcome {
         let mut request = self
             .client
             .post(&self.url)
             .header("Content-Type", "application/x-protobuf")
             .header("Content-Encoding", "snappy")
             .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-            .body(body.to_vec());
+            .body(body.clone());
         if let Some(auth) = &self.authorization {
             request = request.header("Authorization", auth);
         }

@@ -76,7 +76,7 @@ fn batch(series: usize) -> Batch {
     let request = to_write_request(&[family], &[], 1);
     Batch {
         samples: series as u64,
-        body: encode_write_request(&request),
+        body: encode_write_request(&request).into(),
         created_at: SystemTime::now(),
     }
 }

@@ -2,7 +2,7 @@
 //! its own ticker. A loop stops only between cycles (when told to, by a reload), so a cycle in
 //! progress always finishes and hands its batches to the delivery queue.
 
-use super::{collect_one, label_families, make_batches};
+use super::{JobFamilies, collect_one, make_batches};
 use crate::collector::{Collector, Section};
 use crate::config::AgentConfig;
 use crate::push::DeliveryHandle;
@@ -117,8 +117,8 @@ async fn next_cycle(ticker: &mut tokio::time::Interval, stop: &mut oneshot::Rece
     }
 }
 
-async fn submit(families: &[MetricFamily], out: &DeliveryHandle, stats: &AgentStats) {
-    for batch in make_batches(families) {
+async fn submit(groups: &[JobFamilies], instance: &str, out: &DeliveryHandle, stats: &AgentStats) {
+    for batch in make_batches(groups, instance) {
         let samples = batch.samples;
         out.submit(batch).await;
         stats.record_queued(samples);
@@ -139,15 +139,14 @@ async fn collector_loop(
     };
     let mut failing = false;
     while next_cycle(&mut ticker, &mut stop).await {
-        let families = collect_one(
+        let group = collect_one(
             collector.as_mut(),
             config.collect_timeout,
-            &config.instance,
             &stats,
             &mut failing,
         )
         .await;
-        submit(&families, &out, &stats).await;
+        submit(&[group], &config.instance, &out, &stats).await;
     }
 }
 
@@ -176,7 +175,7 @@ async fn self_metrics_loop(
     while next_cycle(&mut ticker, &mut stop).await {
         let mut families = vec![interval_family(config.interval)];
         families.extend(stats.families());
-        label_families(&mut families, "agent", &config.instance);
-        submit(&families, &out, &stats).await;
+        let group = JobFamilies::new("agent", families);
+        submit(&[group], &config.instance, &out, &stats).await;
     }
 }

@@ -106,6 +106,43 @@ async fn collector_reports_status_and_runs_each_check_on_its_interval() {
 }
 
 #[test]
+fn a_pushed_result_has_no_duration_series() {
+    let pushed = CheckResult {
+        ok: false,
+        message: "disk full".into(),
+        finished_at: 1.0,
+        duration: None,
+    };
+    let names = |families: Vec<MetricFamily>| -> Vec<String> {
+        families.into_iter().map(|f| f.name).collect()
+    };
+    let hourly = Some(Duration::from_secs(3600));
+    assert_eq!(
+        names(result_families(&[("backup", &pushed)], hourly)),
+        [
+            names::CHECK_STATUS,
+            names::CHECK_LAST_RUN,
+            names::CHECK_MESSAGE,
+            names::CHECK_EXPECTED_INTERVAL
+        ]
+    );
+    let run = CheckResult {
+        duration: Some(Duration::from_millis(20)),
+        ..pushed
+    };
+    assert_eq!(
+        names(result_families(&[("backup", &run)], None)),
+        [
+            names::CHECK_STATUS,
+            names::CHECK_LAST_RUN,
+            "peeper_check_duration_seconds",
+            names::CHECK_MESSAGE
+        ]
+    );
+    assert!(result_families(&[], hourly).is_empty());
+}
+
+#[test]
 fn config_validates_names_and_caps_timeouts() {
     let no_env = |_: &str| None;
     let entry = |name: &str, timeout: Option<&str>| CheckEntry {
