@@ -2,7 +2,7 @@
 //! result pushed at once, for cron scripts. The series are those of the checks collector.
 
 use crate::collector::checks::config::validate_check_name;
-use crate::collector::checks::{CheckResult, result_families, unix_now};
+use crate::collector::checks::{CheckResult, message_text, result_families, unix_now};
 use crate::config::{AgentConfig, parse_duration};
 use crate::runtime::{JobFamilies, RunError, push_families};
 use std::time::Duration;
@@ -35,10 +35,7 @@ pub async fn push_status(
         .transpose()?;
     let result = CheckResult {
         ok: state.eq_ignore_ascii_case("OK"),
-        message: message
-            .and_then(|m| m.lines().next())
-            .map(|m| m.trim().chars().take(200).collect())
-            .unwrap_or_default(),
+        message: message.and_then(message_text).unwrap_or_default(),
         finished_at: unix_now(),
         duration: None,
     };

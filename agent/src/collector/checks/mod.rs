@@ -118,8 +118,8 @@ pub async fn run_check(check: &Check) -> CheckResult {
     };
     match tokio::time::timeout(check.timeout, run).await {
         Ok((Ok(status), out, err)) => {
-            let message = first_line(&out)
-                .or_else(|| first_line(&err))
+            let message = output_message(&out)
+                .or_else(|| output_message(&err))
                 .unwrap_or_default();
             let message = if status.success() || !message.is_empty() {
                 message
@@ -169,10 +169,19 @@ pub fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn first_line(bytes: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(bytes);
+/// The longest message kept, in characters: it becomes a label value.
+const MESSAGE_MAX_CHARS: usize = 200;
+
+/// The one rule for a check's `message` label, whether the text is a check's output or
+/// `status --message`: its first non-empty line, trimmed, at most 200 characters (README,
+/// "Passive checks"). `None` when the text holds no such line.
+pub fn message_text(text: &str) -> Option<String> {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    Some(line.chars().take(200).collect())
+    Some(line.chars().take(MESSAGE_MAX_CHARS).collect())
+}
+
+fn output_message(bytes: &[u8]) -> Option<String> {
+    message_text(&String::from_utf8_lossy(bytes))
 }
 
 /// The series of a set of results: status, last run and message for each;

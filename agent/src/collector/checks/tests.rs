@@ -143,6 +143,17 @@ fn a_pushed_result_has_no_duration_series() {
 }
 
 #[test]
+fn a_message_is_the_first_non_empty_line_trimmed_and_capped() {
+    assert_eq!(
+        message_text("\n  disk full  \nmore"),
+        Some("disk full".into())
+    );
+    assert_eq!(message_text(" \n\t\n"), None);
+    let long = message_text(&"é".repeat(300)).unwrap();
+    assert_eq!(long.chars().count(), 200);
+}
+
+#[test]
 fn config_validates_names_and_caps_timeouts() {
     let no_env = |_: &str| None;
     let entry = |name: &str, timeout: Option<&str>| CheckEntry {
