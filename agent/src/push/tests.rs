@@ -1,5 +1,6 @@
 //! The sender and the delivery loop against a local HTTP receiver whose answers the test
-//! scripts: each status code of DESIGN.md leads to the documented action.
+//! scripts: each status code of the status contract (`peeper_proto::status`,
+//! ARCHITECTURE.md) leads to the documented action.
 
 use super::*;
 use crate::config::{PushConfig, Transport};
