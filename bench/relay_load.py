@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Remote-write relay load for scripts/bench.sh (part `relay`).
 
-The load is DESIGN.md's relay load, the same as `cargo bench -p peeper-server --bench ingest`:
+The load is the relay load of ARCHITECTURE.md ("Benchmarks"), the same as `cargo bench -p peeper-server --bench ingest`:
 one request is a WriteRequest of 10 000 series x 7 labels (`__name__`, device, instance, job,
 region, service, team), one sample each, snappy block format. Protobuf is encoded by hand
 (varints), snappy comes from Debian's python3-snappy, so this runs on /usr/bin/python3 with no

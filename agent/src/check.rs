@@ -6,7 +6,7 @@
 
 use crate::collector::Cycle;
 use crate::config::AgentConfig;
-use crate::runtime::{label_families, push_families};
+use crate::runtime::{JobFamilies, push_families};
 use peeper_proto::MetricFamily;
 use std::path::PathBuf;
 
@@ -55,12 +55,9 @@ pub async fn check_config(config: &AgentConfig, env_files: &[PathBuf]) -> bool {
         line(false, "server", "none configured".to_owned());
         return false;
     };
-    let mut families = vec![
-        MetricFamily::gauge("peeper_agent_build_info", "Version of the agent.")
-            .with(&[("version", env!("CARGO_PKG_VERSION"))], 1.0),
-    ];
-    label_families(&mut families, "agent", &config.instance);
-    match push_families(config, &families).await {
+    let build_info = MetricFamily::gauge("peeper_agent_build_info", "Version of the agent.")
+        .with(&[("version", env!("CARGO_PKG_VERSION"))], 1.0);
+    match push_families(config, &[JobFamilies::new("agent", vec![build_info])]).await {
         Ok(_) if push.token.is_some() => line(
             true,
             "server",

@@ -101,7 +101,7 @@ pub enum Command {
         /// OK or ERR.
         #[arg(value_parser = ["OK", "ERR", "ok", "err"])]
         state: String,
-        /// A short message (first line kept, at most 200 characters).
+        /// A short message (its first non-empty line kept, at most 200 characters).
         #[arg(long)]
         message: Option<String>,
         /// How often results are expected, e.g. `1h`: pushed as

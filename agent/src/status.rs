@@ -2,9 +2,9 @@
 //! result pushed at once, for cron scripts. The series are those of the checks collector.
 
 use crate::collector::checks::config::validate_check_name;
-use crate::collector::checks::{CheckResult, result_families, unix_now};
+use crate::collector::checks::{CheckResult, message_text, result_families, unix_now};
 use crate::config::{AgentConfig, parse_duration};
-use crate::runtime::{RunError, label_families, push_families};
+use crate::runtime::{JobFamilies, RunError, push_families};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,16 +35,11 @@ pub async fn push_status(
         .transpose()?;
     let result = CheckResult {
         ok: state.eq_ignore_ascii_case("OK"),
-        message: message
-            .and_then(|m| m.lines().next())
-            .map(|m| m.trim().chars().take(200).collect())
-            .unwrap_or_default(),
+        message: message.and_then(message_text).unwrap_or_default(),
         finished_at: unix_now(),
-        duration: Duration::ZERO,
+        duration: None,
     };
-    let mut families = result_families(&[(name, &result)], expected);
-    families.retain(|f| f.name != "peeper_check_duration_seconds");
-    label_families(&mut families, "checks", &config.instance);
-    push_families(config, &families).await?;
+    let families = result_families(&[(name, &result)], expected);
+    push_families(config, &[JobFamilies::new("checks", families)]).await?;
     Ok(())
 }

@@ -4,7 +4,10 @@ use crate::model::MetricFamily;
 use std::fmt::Write;
 
 /// Writes `families` in the text exposition format, families in the given order.
-pub fn encode_text(families: &[MetricFamily]) -> String {
+///
+/// Each series gets `extra` after its own labels, except a label it carries itself (as
+/// [`crate::remote_write::to_write_request`] does).
+pub fn encode_text(families: &[MetricFamily], extra: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(families.len() * 256);
     for family in families {
         if family.series.is_empty() {
@@ -14,9 +17,15 @@ pub fn encode_text(families: &[MetricFamily]) -> String {
         let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind.as_str());
         for series in &family.series {
             out.push_str(&family.name);
-            if !series.labels.is_empty() {
+            let own = series.labels.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+            let added = extra
+                .iter()
+                .filter(|(name, _)| series.label(name).is_none())
+                .copied();
+            let mut labels = own.chain(added).peekable();
+            if labels.peek().is_some() {
                 out.push('{');
-                for (i, (name, value)) in series.labels.iter().enumerate() {
+                for (i, (name, value)) in labels.enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
@@ -81,11 +90,25 @@ mod tests {
             MetricFamily::gauge("node_load1", "1m load average.").with(&[], 0.5),
             MetricFamily::counter("x_total", "Line\nbreak").with(&[("a", "q\"\\\n")], 3.0),
         ];
-        let text = encode_text(&families);
+        let text = encode_text(&families, &[]);
         assert_eq!(
             text,
             "# HELP node_load1 1m load average.\n# TYPE node_load1 gauge\nnode_load1 0.5\n\
              # HELP x_total Line\\nbreak\n# TYPE x_total counter\nx_total{a=\"q\\\"\\\\\\n\"} 3\n"
+        );
+    }
+
+    #[test]
+    fn adds_extra_labels_after_the_own_ones_unless_carried() {
+        let families = vec![
+            MetricFamily::gauge("a", "h").with(&[], 1.0),
+            MetricFamily::gauge("b", "h").with(&[("job", "own"), ("x", "1")], 2.0),
+        ];
+        let text = encode_text(&families, &[("job", "linux"), ("instance", "h1")]);
+        assert_eq!(
+            text,
+            "# HELP a h\n# TYPE a gauge\na{job=\"linux\",instance=\"h1\"} 1\n\
+             # HELP b h\n# TYPE b gauge\nb{job=\"own\",x=\"1\",instance=\"h1\"} 2\n"
         );
     }
 

@@ -7,6 +7,7 @@
 //! - [`codec`]: snappy (block format) and zstd body compression with size limits.
 //! - [`names`]: series names agent and server both depend on (liveness and checks).
 //! - [`duration`]: durations as people write them (`15s`, `1m30s`, `30d`).
+//! - [`status`]: the status contract, the server's answers and the sender's action on each.
 #![forbid(unsafe_code)]
 
 pub mod codec;
@@ -16,6 +17,7 @@ pub mod failures;
 pub mod model;
 pub mod names;
 pub mod remote_write;
+pub mod status;
 
 /// Prometheus remote-write 1.0 messages.
 pub mod prometheus {

@@ -1,7 +1,7 @@
 //! gRPC unary vs streaming throughput over loopback, against the real `peeper-server`
 //! binary (plaintext h2c) forwarding to a stand-in store that answers 204 at once, so the
 //! numbers are the server's own. Each mode sends a bounded number of 10k-sample batches
-//! (the relay load of DESIGN.md: 7 labels a series) and reports samples/s and the server
+//! (the relay load of ARCHITECTURE.md: 7 labels a series) and reports samples/s and the server
 //! process's CPU time per million samples (from /proc/<pid>/stat).
 //!
 //! `cargo bench -p peeper-server --bench grpc` (set PEEPER_BENCH_BATCHES to change the

@@ -1,6 +1,6 @@
 //! The ingest hot path without the network: decompress + scan + forward-body preparation
 //! of one 10k-series request (7 labels a series, one sample each), the relay load of
-//! DESIGN.md. Time per request / 10_000 × 1e6 = CPU-seconds per million samples.
+//! ARCHITECTURE.md ("Benchmarks"). Time per request / 10_000 × 1e6 = CPU-seconds per million samples.
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

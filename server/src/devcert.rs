@@ -1,5 +1,5 @@
 //! `peeper-server certs init`: a development CA and a server certificate signed by it, in
-//! the layout of DESIGN.md, so a fresh install runs over TLS before real certificates exist.
+//! the layout of ARCHITECTURE.md ("The certificate layout"), so a fresh install runs over TLS before real certificates exist.
 //!
 //! ```text
 //! <dir>/ca/ca.crt          the CA agents trust (--ca-file)

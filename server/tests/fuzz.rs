@@ -6,8 +6,9 @@
 use peeper_proto::codec::{self, Encoding};
 use peeper_proto::names;
 use peeper_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};
+use peeper_proto::status::Answer;
 use peeper_server::config::Limits;
-use peeper_server::ingest::{Class, Validated, validate};
+use peeper_server::ingest::{Validated, validate};
 use proptest::prelude::*;
 use prost::Message;
 
@@ -22,9 +23,9 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 /// A refusal must be a client error the sender can act on, never a retryable one.
-fn assert_client_error(class: Class) {
+fn assert_client_error(class: Answer) {
     assert!(
-        matches!(class, Class::BadData | Class::TooLarge),
+        matches!(class, Answer::BadData | Answer::TooLarge),
         "unexpected class {class:?}"
     );
 }
@@ -131,11 +132,11 @@ proptest! {
     ) {
         let encoding = if zstd { Encoding::Zstd } else { Encoding::Snappy };
         if let Err(e) = validate(&bytes, encoding, &Limits::default(), NOW_MS) {
-            assert_client_error(e.class());
+            assert_client_error(e.answer());
         }
         // The same bytes as a decoded protobuf, behind valid snappy.
         if let Err(e) = validate(&codec::snappy_compress(&bytes), Encoding::Snappy, &Limits::default(), NOW_MS) {
-            assert_client_error(e.class());
+            assert_client_error(e.answer());
         }
     }
 
@@ -171,7 +172,7 @@ proptest! {
             prop_assert_eq!(summary.tenant_label, tenant);
         } else {
             let e = result.expect_err("a name outside the data model is refused");
-            prop_assert_eq!(e.class(), Class::BadData);
+            prop_assert_eq!(e.answer(), Answer::BadData);
         }
     }
 
@@ -194,7 +195,7 @@ proptest! {
         let result = validate(&body, Encoding::Snappy, &limits, NOW_MS);
         prop_assert_eq!(result.is_ok(), within(&request, &limits), "{:?}", result.err());
         if let Err(e) = result {
-            prop_assert_eq!(e.class(), Class::BadData);
+            prop_assert_eq!(e.answer(), Answer::BadData);
             let message = e.to_string();
             prop_assert!(
                 message.contains("limits.")
@@ -213,11 +214,11 @@ proptest! {
         let raw = request.encode_to_vec();
         let result = validate(&codec::snappy_compress(&raw), Encoding::Snappy, &limits, NOW_MS);
         if raw.len() > limit {
-            prop_assert_eq!(result.err().map(|e| e.class()), Some(Class::TooLarge));
+            prop_assert_eq!(result.err().map(|e| e.answer()), Some(Answer::TooLarge));
         }
         let result = validate(&codec::zstd_compress(&raw), Encoding::Zstd, &limits, NOW_MS);
         if raw.len() > limit {
-            prop_assert_eq!(result.err().map(|e| e.class()), Some(Class::TooLarge));
+            prop_assert_eq!(result.err().map(|e| e.answer()), Some(Answer::TooLarge));
         }
     }
 }
@@ -245,7 +246,7 @@ proptest! {
         }
         match validate(&body, Encoding::Snappy, &Limits::default(), NOW_MS) {
             Ok(Validated { summary, .. }) => prop_assert!(summary.series <= Limits::default().max_series_per_request),
-            Err(e) => assert_client_error(e.class()),
+            Err(e) => assert_client_error(e.answer()),
         }
     }
 
@@ -255,7 +256,7 @@ proptest! {
         let at = cut.index(body.len());
         match validate(&body[..at], Encoding::Snappy, &Limits::default(), NOW_MS) {
             Ok(_) => prop_assert!(false, "a body cut at {} of {} was accepted", at, body.len()),
-            Err(e) => prop_assert_eq!(e.class(), Class::BadData),
+            Err(e) => prop_assert_eq!(e.answer(), Answer::BadData),
         }
     }
 }

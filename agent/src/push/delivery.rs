@@ -1,5 +1,6 @@
 //! The delivery loop: takes batches from the collectors, stores them in the disk queue
-//! before sending, and sends them acting on each answer as DESIGN.md's status semantics say.
+//! before sending, and sends them acting on each answer as the status contract says
+//! (`peeper_proto::status`, ARCHITECTURE.md).
 //!
 //! While a backlog exists, sends alternate between the newest batch (so fresh data keeps
 //! flowing) and the oldest (so the backlog drains oldest first), at most `drain_rate`
@@ -273,7 +274,7 @@ impl Delivery {
                 };
                 Batch {
                     samples: sample_count(&request) as u64,
-                    body: encode_write_request(&request),
+                    body: encode_write_request(&request).into(),
                     created_at: batch.created_at,
                 }
             })

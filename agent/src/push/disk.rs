@@ -156,16 +156,17 @@ impl DiskQueue {
         let path = self.path(seq);
         let tmp = path.with_extension("tmp");
         let created_ms = to_unix_ms(batch.created_at);
-        let mut record = Vec::with_capacity(HEADER + batch.body.len());
-        record.extend_from_slice(MAGIC);
-        record.extend_from_slice(&batch.samples.to_le_bytes());
-        record.extend_from_slice(&created_ms.to_le_bytes());
-        record.extend_from_slice(&(batch.body.len() as u32).to_le_bytes());
-        record.extend_from_slice(&crc32fast::hash(&batch.body).to_le_bytes());
-        record.extend_from_slice(&batch.body);
+        let mut header = Vec::with_capacity(HEADER);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&batch.samples.to_le_bytes());
+        header.extend_from_slice(&created_ms.to_le_bytes());
+        header.extend_from_slice(&(batch.body.len() as u32).to_le_bytes());
+        header.extend_from_slice(&crc32fast::hash(&batch.body).to_le_bytes());
+        // Header and body written one after the other: the body is not copied into a record.
         let result = (|| {
             let mut file = fs::File::create(&tmp)?;
-            file.write_all(&record)?;
+            file.write_all(&header)?;
+            file.write_all(&batch.body)?;
             file.sync_data()?;
             fs::rename(&tmp, &path)
         })();
@@ -175,7 +176,7 @@ impl DiskQueue {
         }
         Ok(Entry {
             seq,
-            bytes: record.len() as u64,
+            bytes: (HEADER + batch.body.len()) as u64,
             samples: batch.samples,
             created_ms,
         })
@@ -318,7 +319,8 @@ fn read_record(path: &Path) -> Result<Batch, QueueError> {
         });
     }
     Ok(Batch {
-        body: body.to_vec(),
+        // A view of the record just read: the body is not copied again.
+        body: bytes::Bytes::from(record).slice(HEADER..),
         samples,
         created_at: UNIX_EPOCH + Duration::from_millis(created_ms.max(0) as u64),
     })

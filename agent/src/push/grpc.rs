@@ -1,9 +1,11 @@
 //! The gRPC transport (`--transport grpc`): the `peeper.v1.Ingest/Write` call carrying the
 //! same compressed remote-write body as HTTPS, with the token in metadata, answered after the
-//! store accepted it. Status codes map to the same actions as HTTP (see ingest.proto).
+//! store accepted it. Status codes map to the same actions as HTTP (`peeper_proto::status`).
 
 use super::{PushError, SendOutcome};
 use crate::config::PushConfig;
+use bytes::Bytes;
+use peeper_proto::status::{RETRY_AFTER, classify_grpc, parse_retry_after};
 use peeper_proto::v1::ingest_client::IngestClient;
 use peeper_proto::v1::{Compression, WriteBatch};
 use std::time::Duration;
@@ -62,9 +64,9 @@ impl GrpcSender {
         })
     }
 
-    pub async fn send(&self, body: &[u8]) -> SendOutcome {
+    pub async fn send(&self, body: &Bytes) -> SendOutcome {
         let mut request = tonic::Request::new(WriteBatch {
-            body: body.to_vec().into(),
+            body: body.clone(),
             compression: Compression::Snappy as i32,
             sequence: 0,
         });
@@ -78,36 +80,25 @@ impl GrpcSender {
     }
 }
 
-/// Maps a gRPC status to what the sender does next (ingest.proto lists the contract).
+/// Maps a gRPC status to what the sender does next (the contract's gRPC reading).
 pub fn classify(status: &tonic::Status) -> SendOutcome {
-    let detail = format!("{:?}: {}", status.code(), status.message());
     let after = status
         .metadata()
-        .get("retry-after")
+        .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    match status.code() {
-        Code::Ok => SendOutcome::Accepted,
-        Code::InvalidArgument => SendOutcome::Rejected(detail),
-        Code::Unauthenticated | Code::PermissionDenied => SendOutcome::AuthFailed(detail),
-        Code::OutOfRange => SendOutcome::TooLarge,
-        Code::ResourceExhausted => SendOutcome::Retry {
-            reason: "throttled",
-            detail,
-            after,
-        },
-        // tonic reports connection failures as UNAVAILABLE with the I/O error as source.
-        Code::Unavailable if std::error::Error::source(status).is_some() => SendOutcome::Retry {
+        .and_then(parse_retry_after);
+    let detail = || format!("{:?}: {}", status.code(), status.message());
+    // tonic reports connection failures as UNAVAILABLE with the I/O error as source: the
+    // server never answered, so the retry is counted as network trouble.
+    let unreachable =
+        status.code() == Code::Unavailable && std::error::Error::source(status).is_some();
+    match super::outcome(classify_grpc(status.code(), after), detail) {
+        SendOutcome::Retry { detail, after, .. } if unreachable => SendOutcome::Retry {
             reason: "network",
             detail,
             after,
         },
-        _ => SendOutcome::Retry {
-            reason: "server_error",
-            detail,
-            after,
-        },
+        outcome => outcome,
     }
 }
 

@@ -13,6 +13,10 @@ pub use disk::{DiskQueue, QueueError};
 pub use queue::{Batch, BatchQueue};
 
 use crate::config::{PushConfig, Transport};
+use bytes::Bytes;
+use peeper_proto::status::{
+    RETRY_AFTER, RetryReason, SenderAction, classify_http, parse_retry_after,
+};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -31,7 +35,8 @@ pub enum PushError {
     Grpc(String),
 }
 
-/// What the receiver said about one batch, mapped from the status codes of DESIGN.md.
+/// What the receiver said about one batch, read through the status contract
+/// (`peeper_proto::status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
     /// 2xx: the store has it.
@@ -79,8 +84,9 @@ impl Sender {
         &self.url
     }
 
-    /// Sends one snappy-compressed `WriteRequest` and reads the answer.
-    pub async fn send(&self, body: &[u8]) -> SendOutcome {
+    /// Sends one snappy-compressed `WriteRequest` and reads the answer. The body is shared
+    /// with the request, never copied.
+    pub async fn send(&self, body: &Bytes) -> SendOutcome {
         match &self.transport {
             TransportSender::Https(https) => https.send(body).await,
             TransportSender::Grpc(grpc) => grpc.send(body).await,
@@ -115,14 +121,14 @@ impl HttpsSender {
     }
 
     /// Posts one snappy-compressed `WriteRequest` and reads the answer.
-    async fn send(&self, body: &[u8]) -> SendOutcome {
+    async fn send(&self, body: &Bytes) -> SendOutcome {
         let mut request = self
             .client
             .post(&self.url)
             .header("Content-Type", "application/x-protobuf")
             .header("Content-Encoding", "snappy")
             .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-            .body(body.to_vec());
+            .body(body.clone());
         if let Some(auth) = &self.authorization {
             request = request.header("Authorization", auth);
         }
@@ -131,10 +137,9 @@ impl HttpsSender {
                 let status = response.status();
                 let retry_after = response
                     .headers()
-                    .get("Retry-After")
+                    .get(RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                    .and_then(parse_retry_after);
                 let detail = if status.is_success() {
                     String::new()
                 } else {
@@ -152,28 +157,27 @@ impl HttpsSender {
     }
 }
 
-/// Maps a status code to what the sender does next.
+/// Maps a status code to what the sender does next (the contract's HTTP reading).
 pub fn classify(status: StatusCode, detail: String, retry_after: Option<Duration>) -> SendOutcome {
-    match status.as_u16() {
-        200..=299 => SendOutcome::Accepted,
-        401 | 403 => SendOutcome::AuthFailed(format!("{status}: {detail}")),
-        413 => SendOutcome::TooLarge,
-        // The body did not reach the server in time: the data is fine, send it again.
-        408 => SendOutcome::Retry {
-            reason: "server_error",
-            detail: format!("{status}: {detail}"),
-            after: retry_after,
-        },
-        429 => SendOutcome::Retry {
-            reason: "throttled",
-            detail: format!("{status}: {detail}"),
-            after: retry_after,
-        },
-        400..=499 => SendOutcome::Rejected(format!("{status}: {detail}")),
-        _ => SendOutcome::Retry {
-            reason: "server_error",
-            detail: format!("{status}: {detail}"),
-            after: retry_after,
+    outcome(classify_http(status.as_u16(), retry_after), || {
+        format!("{status}: {detail}")
+    })
+}
+
+/// The contract's action as the delivery loop's outcome; `detail` describes the answer.
+fn outcome(action: SenderAction, detail: impl FnOnce() -> String) -> SendOutcome {
+    match action {
+        SenderAction::Delivered => SendOutcome::Accepted,
+        SenderAction::Drop => SendOutcome::Rejected(detail()),
+        SenderAction::RetryAuth => SendOutcome::AuthFailed(detail()),
+        SenderAction::Split => SendOutcome::TooLarge,
+        SenderAction::Retry { reason, after } => SendOutcome::Retry {
+            reason: match reason {
+                RetryReason::Throttled => "throttled",
+                RetryReason::ServerError => "server_error",
+            },
+            detail: detail(),
+            after,
         },
     }
 }

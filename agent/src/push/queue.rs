@@ -2,13 +2,15 @@
 //! disk queue cannot take them (a full or failing disk). Past its byte bound it drops the
 //! oldest batch, and the caller counts what was dropped.
 
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-/// One snappy-compressed `WriteRequest` waiting to be sent.
+/// One snappy-compressed `WriteRequest` waiting to be sent. The body is shared, not copied,
+/// by every attempt to send it.
 #[derive(Debug, Clone)]
 pub struct Batch {
-    pub body: Vec<u8>,
+    pub body: Bytes,
     pub samples: u64,
     pub created_at: SystemTime,
 }
@@ -74,7 +76,7 @@ mod tests {
 
     fn batch(bytes: usize, samples: u64) -> Batch {
         Batch {
-            body: vec![0; bytes],
+            body: vec![0; bytes].into(),
             samples,
             created_at: SystemTime::now(),
         }

@@ -1,5 +1,6 @@
 //! The sender and the delivery loop against a local HTTP receiver whose answers the test
-//! scripts: each status code of DESIGN.md leads to the documented action.
+//! scripts: each status code of the status contract (`peeper_proto::status`,
+//! ARCHITECTURE.md) leads to the documented action.
 
 use super::*;
 use crate::config::{PushConfig, Transport};
@@ -76,7 +77,7 @@ fn batch(series: usize) -> Batch {
     let request = to_write_request(&[family], &[], 1);
     Batch {
         samples: series as u64,
-        body: encode_write_request(&request),
+        body: encode_write_request(&request).into(),
         created_at: SystemTime::now(),
     }
 }

@@ -2,7 +2,7 @@
 //! its own ticker. A loop stops only between cycles (when told to, by a reload), so a cycle in
 //! progress always finishes and hands its batches to the delivery queue.
 
-use super::{collect_one, label_families, make_batches};
+use super::{JobFamilies, collect_one, make_batches};
 use crate::collector::{Collector, Spec};
 use crate::config::AgentConfig;
 use crate::push::DeliveryHandle;
@@ -127,8 +127,8 @@ async fn next_cycle(ticker: &mut tokio::time::Interval, stop: &mut oneshot::Rece
     }
 }
 
-async fn submit(families: &[MetricFamily], out: &DeliveryHandle, stats: &AgentStats) {
-    for batch in make_batches(families) {
+async fn submit(groups: &[JobFamilies], instance: &str, out: &DeliveryHandle, stats: &AgentStats) {
+    for batch in make_batches(groups, instance) {
         let samples = batch.samples;
         out.submit(batch).await;
         stats.record_queued(samples);
@@ -167,9 +167,9 @@ async fn collector_loop(
     };
     let mut idle = None;
     while next_cycle(&mut ticker, &mut stop).await {
-        let families;
-        (idle, families) = run_cycle(idle, &spec, &config, &stats).await;
-        submit(&families, &out, &stats).await;
+        let group;
+        (idle, group) = run_cycle(idle, &spec, &config, &stats).await;
+        submit(&[group], &config.instance, &out, &stats).await;
     }
 }
 
@@ -180,7 +180,7 @@ async fn run_cycle(
     spec: &Arc<dyn Spec>,
     config: &Arc<AgentConfig>,
     stats: &Arc<AgentStats>,
-) -> (Option<Running>, Vec<MetricFamily>) {
+) -> (Option<Running>, JobFamilies) {
     let mut running = idle.unwrap_or_else(|| Running {
         collector: spec.build(),
         streak: FailureStreak::default(),
@@ -203,7 +203,7 @@ async fn run_cycle(
                     "the collector panicked (a bug: please report it with the log above); it is built anew for its next cycle"
                 );
             }
-            (None, Vec::new())
+            (None, JobFamilies::new(job, Vec::new()))
         }
     }
 }
@@ -233,8 +233,8 @@ async fn self_metrics_loop(
     while next_cycle(&mut ticker, &mut stop).await {
         let mut families = vec![interval_family(config.interval)];
         families.extend(stats.families());
-        label_families(&mut families, "agent", &config.instance);
-        submit(&families, &out, &stats).await;
+        let group = JobFamilies::new("agent", families);
+        submit(&[group], &config.instance, &out, &stats).await;
     }
 }
 

@@ -13,6 +13,8 @@ use peeper_proto::MetricFamily;
 use peeper_proto::codec::encode_write_request;
 use peeper_proto::exposition::encode_text;
 use peeper_proto::failures::FailureStreak;
+use peeper_proto::names::INSTANCE_LABEL;
+use peeper_proto::prometheus::WriteRequest;
 use peeper_proto::remote_write::{sample_count, to_write_request};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -32,15 +34,34 @@ pub enum RunError {
     NoServer,
 }
 
-/// One collector's cycle, within `config.collect_timeout`: its families with `instance` and
-/// `job` added, or nothing if it failed or timed out (recorded in the stats, logged once
-/// per failure streak).
+/// Families and the `job` they are pushed under. The `job` and the agent's `instance` are
+/// added to every series as it is encoded (a series' own label of that name wins), rather
+/// than copied into each series beforehand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobFamilies {
+    pub job: &'static str,
+    pub families: Vec<MetricFamily>,
+}
+
+impl JobFamilies {
+    pub fn new(job: &'static str, families: Vec<MetricFamily>) -> Self {
+        JobFamilies { job, families }
+    }
+
+    /// The labels every series of these families carries on the wire.
+    fn labels<'a>(&'a self, instance: &'a str) -> [(&'a str, &'a str); 2] {
+        [("job", self.job), (INSTANCE_LABEL, instance)]
+    }
+}
+
+/// One collector's cycle under its job, within `config.collect_timeout`, or no families if
+/// it failed or timed out (recorded in the stats, logged once per failure streak).
 async fn collect_one(
     collector: &mut dyn Collector,
     config: &AgentConfig,
     stats: &AgentStats,
     streak: &mut FailureStreak,
-) -> Vec<MetricFamily> {
+) -> JobFamilies {
     let job = collector.job();
     let timeout = config.collect_timeout;
     let cycle = Cycle::starting_now(config.interval, timeout);
@@ -49,32 +70,22 @@ async fn collect_one(
     let elapsed = start.elapsed();
     let what = format_args!("collector {job}");
     let error = match result {
-        Ok(Ok(mut families)) => {
+        Ok(Ok(families)) => {
             stats.record_collection(job, elapsed, true);
             streak.succeeded(what, "works again");
-            label_families(&mut families, job, &config.instance);
-            return families;
+            return JobFamilies::new(job, families);
         }
         Ok(Err(err)) => err.to_string(),
         Err(_) => format!("timed out after {timeout:?}"),
     };
     stats.record_collection(job, elapsed, false);
     streak.failed(what, error, "will keep trying every cycle");
-    Vec::new()
+    JobFamilies::new(job, Vec::new())
 }
 
-/// Adds the agent's `instance` and a `job` to every series.
-pub fn label_families(families: &mut [MetricFamily], job: &str, instance: &str) {
-    for family in families {
-        family.add_label("job", job);
-        family.add_label("instance", instance);
-    }
-}
-
-fn agent_families(stats: &AgentStats, instance: &str) -> Vec<MetricFamily> {
-    let mut families = stats.families();
-    label_families(&mut families, "agent", instance);
-    families
+/// The agent's own metrics, under `job="agent"`.
+fn agent_families(stats: &AgentStats) -> JobFamilies {
+    JobFamilies::new("agent", stats.families())
 }
 
 fn now_ms() -> i64 {
@@ -88,9 +99,15 @@ fn now_ms() -> i64 {
 /// series of ~150 bytes is ~1.5 MB decoded) and a 413 split rare.
 pub const MAX_SERIES_PER_BATCH: usize = 5_000;
 
-/// Encodes one cycle's families as batches of at most [`MAX_SERIES_PER_BATCH`] series.
-fn make_batches(families: &[MetricFamily]) -> Vec<Batch> {
-    let mut request = to_write_request(families, &[], now_ms());
+/// Encodes one cycle's families, each with its job and `instance`, as batches of at most
+/// [`MAX_SERIES_PER_BATCH`] series.
+fn make_batches(groups: &[JobFamilies], instance: &str) -> Vec<Batch> {
+    let timestamp_ms = now_ms();
+    let mut request = WriteRequest::default();
+    for group in groups {
+        let encoded = to_write_request(&group.families, &group.labels(instance), timestamp_ms);
+        request.timeseries.extend(encoded.timeseries);
+    }
     let created_at = SystemTime::now();
     let mut batches = Vec::new();
     while !request.timeseries.is_empty() {
@@ -99,7 +116,7 @@ fn make_batches(families: &[MetricFamily]) -> Vec<Batch> {
             .split_off(request.timeseries.len().min(MAX_SERIES_PER_BATCH));
         batches.push(Batch {
             samples: sample_count(&request) as u64,
-            body: encode_write_request(&request),
+            body: encode_write_request(&request).into(),
             created_at,
         });
         request.timeseries = rest;
@@ -108,7 +125,7 @@ fn make_batches(families: &[MetricFamily]) -> Vec<Batch> {
 }
 
 /// Every enabled collector once, concurrently, plus the agent's own metrics.
-async fn collect_all_once(config: &AgentConfig, stats: &Arc<AgentStats>) -> Vec<MetricFamily> {
+async fn collect_all_once(config: &AgentConfig, stats: &Arc<AgentStats>) -> Vec<JobFamilies> {
     let config = Arc::new(config.clone());
     let mut tasks = Vec::new();
     for mut collector in config.collectors.build() {
@@ -121,37 +138,43 @@ async fn collect_all_once(config: &AgentConfig, stats: &Arc<AgentStats>) -> Vec<
     let mut all = Vec::new();
     for task in tasks {
         // A panicking collector loses its own cycle only.
-        if let Ok(families) = task.await {
-            all.extend(families);
+        if let Ok(group) = task.await {
+            all.push(group);
         }
     }
-    all.extend(agent_families(stats, &config.instance));
+    all.push(agent_families(stats));
     all
 }
 
-/// `--once --print`: the exposition text of one cycle.
+/// `--once --print`: the exposition text of one cycle, each series with its job and
+/// `instance` as pushed.
 pub async fn print_once(config: &AgentConfig) -> String {
     let stats = Arc::new(AgentStats::default());
-    encode_text(&collect_all_once(config, &stats).await)
+    exposition(&collect_all_once(config, &stats).await, &config.instance)
+}
+
+/// The exposition text of families, each series with its job and `instance`.
+fn exposition(groups: &[JobFamilies], instance: &str) -> String {
+    groups
+        .iter()
+        .map(|group| encode_text(&group.families, &group.labels(instance)))
+        .collect()
 }
 
 /// `--once`: collect, push, and fail unless the receiver accepted.
 pub async fn push_once(config: &AgentConfig) -> Result<u64, RunError> {
     let stats = Arc::new(AgentStats::default());
-    let families = collect_all_once(config, &stats).await;
-    push_families(config, &families).await
+    let groups = collect_all_once(config, &stats).await;
+    push_families(config, &groups).await
 }
 
-/// Pushes one set of families now, retrying transient failures a few times within about
-/// half a minute; fails unless the receiver accepted them.
-pub async fn push_families(
-    config: &AgentConfig,
-    families: &[MetricFamily],
-) -> Result<u64, RunError> {
+/// Pushes families now, each with its job and `instance`, retrying transient failures a few
+/// times within about half a minute; fails unless the receiver accepted them.
+pub async fn push_families(config: &AgentConfig, groups: &[JobFamilies]) -> Result<u64, RunError> {
     let push = config.push.as_ref().ok_or(RunError::NoServer)?;
     let sender = Sender::try_new(push)?;
     let mut sent = 0;
-    for batch in make_batches(families) {
+    for batch in make_batches(groups, &config.instance) {
         sent += send_with_retries(&sender, &batch).await?;
     }
     Ok(sent)
@@ -241,3 +264,6 @@ pub async fn run(
 fn notify_systemd(state: sd_notify::NotifyState<'_>) {
     let _ = sd_notify::notify(&[state]);
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
-//! Why a write failed, and the one mapping from a failure to what the sender should do
-//! ([`Class`]), from which both the HTTP status and the gRPC code are derived, following
-//! the status semantics of DESIGN.md and `proto/peeper/v1/ingest.proto`.
+//! Why a write failed, and the one mapping from a failure to the server's [`Answer`], the
+//! status contract of `peeper_proto::status` (ARCHITECTURE.md, "The status contract"), from
+//! which the HTTP status, the gRPC code and `Retry-After` all follow.
 
 use crate::auth::AuthError;
 use crate::body::BodyError;
@@ -12,6 +12,7 @@ use crate::store::StoreError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use peeper_proto::codec::CodecError;
+use peeper_proto::status::{Answer, RETRY_AFTER};
 
 /// Seconds a sender should wait before retrying when the store is unavailable.
 pub const RETRY_AFTER_SECS: u32 = 5;
@@ -51,111 +52,57 @@ pub enum IngestError {
     ShuttingDown,
 }
 
-/// What the sender should do, the one classification both transports map from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// Permanent: drop the batch and count it (400 / INVALID_ARGUMENT).
-    BadData,
-    /// An encoding the server does not speak (415 / INVALID_ARGUMENT).
-    UnsupportedEncoding,
-    /// Keep the data, retry slowly (401 / UNAUTHENTICATED).
-    Unauthenticated,
-    /// Keep the data, retry slowly (403 / PERMISSION_DENIED).
-    Forbidden,
-    /// Split the batch (413 / OUT_OF_RANGE).
-    TooLarge,
-    /// Retry after the given seconds (429 / RESOURCE_EXHAUSTED).
-    Throttled(u32),
-    /// Retry after the given seconds (503 / UNAVAILABLE).
-    Unavailable(u32),
-    /// The body did not arrive in time: retry (408 / DEADLINE_EXCEEDED).
-    Timeout,
-}
-
-impl Class {
-    pub fn http_status(self) -> StatusCode {
-        match self {
-            Class::BadData => StatusCode::BAD_REQUEST,
-            Class::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Class::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Class::Forbidden => StatusCode::FORBIDDEN,
-            Class::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Class::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            Class::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Class::Timeout => StatusCode::REQUEST_TIMEOUT,
-        }
-    }
-
-    pub fn grpc_code(self) -> tonic::Code {
-        match self {
-            Class::BadData | Class::UnsupportedEncoding => tonic::Code::InvalidArgument,
-            Class::Unauthenticated => tonic::Code::Unauthenticated,
-            Class::Forbidden => tonic::Code::PermissionDenied,
-            Class::TooLarge => tonic::Code::OutOfRange,
-            Class::Throttled(_) => tonic::Code::ResourceExhausted,
-            Class::Unavailable(_) => tonic::Code::Unavailable,
-            Class::Timeout => tonic::Code::DeadlineExceeded,
-        }
-    }
-
-    /// `Retry-After` / `retry-after` seconds, when the server knows.
-    pub fn retry_after(self) -> Option<u32> {
-        match self {
-            Class::Throttled(s) | Class::Unavailable(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
 impl IngestError {
-    /// The one mapping of failures to sender actions.
-    pub fn class(&self) -> Class {
+    /// The one mapping of failures to answers (and so to the sender's action).
+    pub fn answer(&self) -> Answer {
         match self {
             IngestError::Auth(AuthError::AddressNotAllowed { .. }) | IngestError::Tenant(_) => {
-                Class::Forbidden
+                Answer::Forbidden
             }
-            IngestError::Auth(_) => Class::Unauthenticated,
+            IngestError::Auth(_) => Answer::Unauthenticated,
             IngestError::BodyTooLarge { .. } | IngestError::DecodedTooLarge { .. } => {
-                Class::TooLarge
+                Answer::TooLarge
             }
             IngestError::BodyRead(_) | IngestError::Decompress(_) | IngestError::Scan(_) => {
-                Class::BadData
+                Answer::BadData
             }
-            IngestError::UnsupportedEncoding(_) => Class::UnsupportedEncoding,
+            IngestError::UnsupportedEncoding(_) => Answer::UnsupportedEncoding,
             IngestError::RateLimited(RateError::Exceeded {
                 retry_after_secs, ..
-            }) => Class::Throttled(*retry_after_secs),
-            IngestError::ShuttingDown => Class::Unavailable(1),
-            IngestError::Body(BodyError::Read(_)) => Class::BadData,
-            IngestError::Body(BodyError::Timeout(_)) => Class::Timeout,
-            IngestError::Body(BodyError::ServerBusy { .. }) => Class::Unavailable(RETRY_AFTER_SECS),
-            IngestError::Body(BodyError::TokenBusy { .. }) => Class::Throttled(1),
-            IngestError::SeriesLimit(_) => Class::Throttled(SERIES_RETRY_AFTER_SECS),
+            }) => Answer::Throttled(*retry_after_secs),
+            IngestError::ShuttingDown => Answer::Unavailable(1),
+            IngestError::Body(BodyError::Read(_)) => Answer::BadData,
+            IngestError::Body(BodyError::Timeout(_)) => Answer::Timeout,
+            IngestError::Body(BodyError::ServerBusy { .. }) => {
+                Answer::Unavailable(RETRY_AFTER_SECS)
+            }
+            IngestError::Body(BodyError::TokenBusy { .. }) => Answer::Throttled(1),
+            IngestError::SeriesLimit(_) => Answer::Throttled(SERIES_RETRY_AFTER_SECS),
             IngestError::Forward(e) => match e {
-                ForwardError::Decode(_) | ForwardError::Rejected { .. } => Class::BadData,
-                ForwardError::TooLarge { .. } => Class::TooLarge,
-                ForwardError::Throttled { .. } => Class::Throttled(RETRY_AFTER_SECS),
+                ForwardError::Decode(_) | ForwardError::Rejected { .. } => Answer::BadData,
+                ForwardError::TooLarge { .. } => Answer::TooLarge,
+                ForwardError::Throttled { .. } => Answer::Throttled(RETRY_AFTER_SECS),
                 ForwardError::Client(_)
                 | ForwardError::Unavailable { .. }
                 | ForwardError::Timeout(_)
-                | ForwardError::Connect(_) => Class::Unavailable(RETRY_AFTER_SECS),
+                | ForwardError::Connect(_) => Answer::Unavailable(RETRY_AFTER_SECS),
             },
         }
     }
 
-    /// The HTTP status (from [`Self::class`]).
+    /// The HTTP status (from [`Self::answer`]).
     pub fn status(&self) -> StatusCode {
-        self.class().http_status()
+        http_status(self.answer())
     }
 
-    /// The gRPC status, with `retry-after` metadata when known (from [`Self::class`]).
+    /// The gRPC status, with `retry-after` metadata when known (from [`Self::answer`]).
     pub fn to_grpc_status(&self) -> tonic::Status {
-        let class = self.class();
-        let mut status = tonic::Status::new(class.grpc_code(), self.to_string());
-        if let Some(secs) = class.retry_after() {
+        let answer = self.answer();
+        let mut status = tonic::Status::new(answer.grpc_code(), self.to_string());
+        if let Some(secs) = answer.retry_after() {
             status
                 .metadata_mut()
-                .insert("retry-after", tonic::metadata::MetadataValue::from(secs));
+                .insert(RETRY_AFTER, tonic::metadata::MetadataValue::from(secs));
         }
         status
     }
@@ -184,15 +131,20 @@ impl IngestError {
     }
 }
 
+/// An answer's HTTP status as axum's type.
+pub fn http_status(answer: Answer) -> StatusCode {
+    StatusCode::from_u16(answer.http_status()).expect("the contract's statuses are valid")
+}
+
 impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
-        let class = self.class();
-        let mut response = (class.http_status(), format!("{self}\n")).into_response();
+        let answer = self.answer();
+        let mut response = (http_status(answer), format!("{self}\n")).into_response();
         let headers = response.headers_mut();
-        if class == Class::Unauthenticated {
+        if answer == Answer::Unauthenticated {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(secs) = class.retry_after() {
+        if let Some(secs) = answer.retry_after() {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
@@ -203,6 +155,10 @@ impl IntoResponse for IngestError {
 mod tests {
     use super::*;
     use crate::ratelimit::TokenId;
+    use peeper_proto::status::{
+        RetryReason, SenderAction, classify_grpc, classify_http, parse_retry_after,
+    };
+    use std::time::Duration;
 
     #[test]
     fn both_transports_map_from_one_class() {
@@ -252,5 +208,167 @@ mod tests {
         assert_eq!(status.metadata().get("retry-after").unwrap(), "3");
         let response = limited.into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+    }
+
+    /// One error of every kind, with the action its sender must take.
+    fn every_error() -> Vec<(IngestError, SenderAction)> {
+        let retry = |reason, secs: Option<u64>| SenderAction::Retry {
+            reason,
+            after: secs.map(Duration::from_secs),
+        };
+        let throttled = |secs| retry(RetryReason::Throttled, Some(secs));
+        let unavailable = |secs| retry(RetryReason::ServerError, Some(secs));
+        let store = |status| ForwardError::Unavailable {
+            status,
+            message: "x".into(),
+        };
+        let decode_error =
+            <peeper_proto::prometheus::WriteRequest as prost::Message>::decode(&[0xff, 0xff][..])
+                .unwrap_err();
+        let mut cases = vec![
+            (
+                IngestError::Auth(AuthError::Missing),
+                SenderAction::RetryAuth,
+            ),
+            (
+                IngestError::Auth(AuthError::NotBearer),
+                SenderAction::RetryAuth,
+            ),
+            (
+                IngestError::Auth(AuthError::Malformed),
+                SenderAction::RetryAuth,
+            ),
+            (
+                IngestError::Auth(AuthError::Invalid),
+                SenderAction::RetryAuth,
+            ),
+            (
+                IngestError::Auth(AuthError::AddressNotAllowed {
+                    addr: "10.0.0.1".parse().unwrap(),
+                    id: TokenId::new("abcd0123"),
+                }),
+                SenderAction::RetryAuth,
+            ),
+            (
+                IngestError::Tenant(StoreError::Unmapped { tenant: "t".into() }),
+                SenderAction::RetryAuth,
+            ),
+            (IngestError::BodyTooLarge { limit: 1 }, SenderAction::Split),
+            (
+                IngestError::DecodedTooLarge {
+                    declared: 2,
+                    limit: 1,
+                },
+                SenderAction::Split,
+            ),
+            (IngestError::BodyRead("x".into()), SenderAction::Drop),
+            (
+                IngestError::Body(BodyError::Read("x".into())),
+                SenderAction::Drop,
+            ),
+            (
+                IngestError::Body(BodyError::Timeout(Duration::from_secs(30))),
+                retry(RetryReason::ServerError, None),
+            ),
+            (
+                IngestError::Body(BodyError::ServerBusy { limit: 1 }),
+                unavailable(RETRY_AFTER_SECS as u64),
+            ),
+            (
+                IngestError::Body(BodyError::TokenBusy { limit: 1 }),
+                throttled(1),
+            ),
+            (
+                IngestError::SeriesLimit(SeriesLimitError {
+                    tenant: "t".into(),
+                    limit: 1,
+                    window_secs: 60,
+                    new: 2,
+                }),
+                throttled(SERIES_RETRY_AFTER_SECS as u64),
+            ),
+            (
+                IngestError::UnsupportedEncoding(CodecError::UnsupportedEncoding("br".into())),
+                SenderAction::Drop,
+            ),
+            (
+                IngestError::Decompress(CodecError::Snappy("x".into())),
+                SenderAction::Drop,
+            ),
+            (
+                IngestError::Scan(ScanError::TooManySeries { limit: 1 }),
+                SenderAction::Drop,
+            ),
+            (
+                IngestError::RateLimited(RateError::Exceeded {
+                    id: TokenId::new("abcd0123"),
+                    rate: 10,
+                    setting: "limits.max_samples_per_second_per_token",
+                    retry_after_secs: 3,
+                }),
+                throttled(3),
+            ),
+            (IngestError::ShuttingDown, unavailable(1)),
+        ];
+        let forward = [
+            (ForwardError::Client("x".into()), unavailable(5)),
+            (ForwardError::Decode(decode_error), SenderAction::Drop),
+            (
+                ForwardError::Rejected {
+                    status: 400,
+                    message: "x".into(),
+                },
+                SenderAction::Drop,
+            ),
+            (
+                ForwardError::TooLarge {
+                    message: "x".into(),
+                },
+                SenderAction::Split,
+            ),
+            (
+                ForwardError::Throttled {
+                    message: "x".into(),
+                },
+                throttled(5),
+            ),
+            (store(500), unavailable(5)),
+            (
+                ForwardError::Timeout(Duration::from_secs(1)),
+                unavailable(5),
+            ),
+            (ForwardError::Connect("x".into()), unavailable(5)),
+        ];
+        cases.extend(forward.map(|(e, action)| (IngestError::Forward(e), action)));
+        cases
+    }
+
+    /// Whatever a server error is, a sender reading the answer through the contract's
+    /// classification does what was intended, over HTTP and over gRPC alike.
+    #[test]
+    fn every_error_gives_its_sender_the_intended_action() {
+        for (error, intended) in every_error() {
+            let name = error.to_string();
+            let grpc = error.to_grpc_status();
+            let grpc_after = grpc
+                .metadata()
+                .get(RETRY_AFTER)
+                .and_then(|v| parse_retry_after(v.to_str().unwrap()));
+            assert_eq!(
+                classify_grpc(grpc.code(), grpc_after),
+                intended,
+                "gRPC: {name}"
+            );
+            let response = error.into_response();
+            let http_after = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| parse_retry_after(v.to_str().unwrap()));
+            assert_eq!(
+                classify_http(response.status().as_u16(), http_after),
+                intended,
+                "HTTP: {name}"
+            );
+        }
     }
 }

@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Request, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
+use peeper_proto::status::Answer;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -147,7 +148,7 @@ fn invalid_argument_for_decode_errors(state: &AppState, mut response: Response) 
         state.metrics.reject("malformed");
         response.headers_mut().insert(
             "grpc-status",
-            HeaderValue::from(tonic::Code::InvalidArgument as i32),
+            HeaderValue::from(Answer::BadData.grpc_code() as i32),
         );
     }
     response

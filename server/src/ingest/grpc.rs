@@ -83,13 +83,13 @@ fn answer(sequence: u64, result: Result<u64, IngestError>) -> WriteResponse {
             ..WriteResponse::default()
         },
         Err(e) => {
-            let class = e.class();
+            let answer = e.answer();
             WriteResponse {
                 sequence,
                 samples_accepted: 0,
-                code: class.grpc_code() as i32,
+                code: answer.grpc_code() as i32,
                 message: e.to_string(),
-                retry_after_seconds: class.retry_after().unwrap_or(0),
+                retry_after_seconds: answer.retry_after().unwrap_or(0),
             }
         }
     }

@@ -7,16 +7,17 @@ use crate::body::{BodyError, GuardedBody};
 use crate::metrics::CodeLabels;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
+use axum::http::{HeaderMap, HeaderValue, Version, header};
 use axum::response::{IntoResponse, Response};
 use peeper_proto::codec::Encoding;
+use peeper_proto::status::Answer;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub(super) async fn write(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let response = match handle(&state, &parts, body).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(()) => super::error::http_status(Answer::Accepted).into_response(),
         Err(Refused { error, body_left }) => {
             let mut response = error.into_response();
             // HTTP/1.1 cannot reuse a connection whose request body was not read: say so,

@@ -2,8 +2,8 @@
 //! `peeper.v1.Ingest` gRPC service (`/peeper.v1.Ingest/*`, served by tonic on the same
 //! port) and `GET /health`; and of the metrics listener: `GET /metrics`.
 //!
-//! Both transports run the same [`pipeline`]; [`IngestError::class`] is the one place that
-//! maps failures to HTTP statuses and gRPC codes.
+//! Both transports run the same [`pipeline`]; [`IngestError::answer`] is the one place that
+//! maps failures to the answers of the status contract (`peeper_proto::status`).
 
 mod error;
 mod gate;
@@ -11,7 +11,7 @@ mod grpc;
 mod http;
 mod pipeline;
 
-pub use error::{Class, IngestError, RETRY_AFTER_SECS};
+pub use error::{IngestError, RETRY_AFTER_SECS};
 pub use grpc::GrpcIngest;
 pub use pipeline::{Caller, PeerAddr, Validated, validate};
 

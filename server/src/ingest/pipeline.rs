@@ -13,6 +13,7 @@ use crate::scan::{self, Summary};
 use bytes::Bytes;
 use peeper_proto::codec::{self, CodecError, Encoding};
 use peeper_proto::names;
+use peeper_proto::status::Answer;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::sync::Arc;
@@ -272,11 +273,11 @@ impl AppState {
         let Some(unsaid) = self.refusals.allow(client) else {
             return e;
         };
-        match e.class() {
-            super::Class::Forbidden | super::Class::Unavailable(_) => {
+        match e.answer() {
+            Answer::Forbidden | Answer::Unavailable(_) => {
                 tracing::warn!(%client, token, more_since_last_line = unsaid, "write refused: {e}")
             }
-            super::Class::Unauthenticated => {
+            Answer::Unauthenticated => {
                 tracing::info!(%client, more_since_last_line = unsaid, "write refused: {e}")
             }
             _ => {

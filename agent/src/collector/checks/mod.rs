@@ -18,7 +18,9 @@ pub struct CheckResult {
     pub message: String,
     /// Seconds since the Unix epoch when the run finished.
     pub finished_at: f64,
-    pub duration: Duration,
+    /// How long the run took; `None` for a result pushed by `status`, which ran nothing the
+    /// agent timed.
+    pub duration: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -123,8 +125,8 @@ pub async fn run_check(check: &Check, timeout: Duration) -> CheckResult {
     };
     match tokio::time::timeout(timeout, run).await {
         Ok((Ok(status), out, err)) => {
-            let message = first_line(&out)
-                .or_else(|| first_line(&err))
+            let message = output_message(&out)
+                .or_else(|| output_message(&err))
                 .unwrap_or_default();
             let message = if status.success() || !message.is_empty() {
                 message
@@ -163,7 +165,7 @@ fn finished(ok: bool, message: String, start: Instant) -> CheckResult {
         ok,
         message,
         finished_at: unix_now(),
-        duration: start.elapsed(),
+        duration: Some(start.elapsed()),
     }
 }
 
@@ -174,18 +176,32 @@ pub fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn first_line(bytes: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(bytes);
+/// The longest message kept, in characters: it becomes a label value.
+const MESSAGE_MAX_CHARS: usize = 200;
+
+/// The one rule for a check's `message` label, whether the text is a check's output or
+/// `status --message`: its first non-empty line, trimmed, at most 200 characters (README,
+/// "Passive checks"). `None` when the text holds no such line.
+pub fn message_text(text: &str) -> Option<String> {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    Some(line.chars().take(200).collect())
+    Some(line.chars().take(MESSAGE_MAX_CHARS).collect())
 }
 
-/// The series of a set of results; `expected_interval` adds
-/// `peeper_check_expected_interval_seconds` (the `status --expect-every` form).
+fn output_message(bytes: &[u8]) -> Option<String> {
+    message_text(&String::from_utf8_lossy(bytes))
+}
+
+/// The series of a set of results: status, last run and message for each;
+/// `peeper_check_duration_seconds` for the results that were timed (collector runs); and,
+/// with `expected_interval`, `peeper_check_expected_interval_seconds` (the
+/// `status --expect-every` form). No results, no families.
 pub fn result_families(
     results: &[(&str, &CheckResult)],
     expected_interval: Option<Duration>,
 ) -> Vec<MetricFamily> {
+    if results.is_empty() {
+        return Vec::new();
+    }
     let mut status = MetricFamily::gauge(
         names::CHECK_STATUS,
         "1 if the check's last result was OK, 0 if ERR.",
@@ -194,32 +210,44 @@ pub fn result_families(
         names::CHECK_LAST_RUN,
         "When the check's last result was produced, in seconds since the Unix epoch.",
     );
-    let mut duration = MetricFamily::gauge(
-        "peeper_check_duration_seconds",
-        "How long the check's last run took.",
-    );
+    let mut duration = results.iter().any(|(_, r)| r.duration.is_some()).then(|| {
+        MetricFamily::gauge(
+            "peeper_check_duration_seconds",
+            "How long the check's last run took.",
+        )
+    });
     let mut message = MetricFamily::gauge(
         names::CHECK_MESSAGE,
         "The first line of the check's last output (at most 200 characters), as a label.",
     );
-    let mut expected = MetricFamily::gauge(
-        names::CHECK_EXPECTED_INTERVAL,
-        "How often results of this check are expected; silence longer than this is an alert.",
-    );
+    let mut expected = expected_interval.map(|_| {
+        MetricFamily::gauge(
+            names::CHECK_EXPECTED_INTERVAL,
+            "How often results of this check are expected; silence longer than this is an alert.",
+        )
+    });
     for (name, result) in results {
         let labels = [("check", *name)];
         status.push(&labels, if result.ok { 1.0 } else { 0.0 });
         last_run.push(&labels, result.finished_at);
-        duration.push(&labels, result.duration.as_secs_f64());
+        if let (Some(family), Some(took)) = (&mut duration, result.duration) {
+            family.push(&labels, took.as_secs_f64());
+        }
         message.push(&[("check", name), ("message", &result.message)], 1.0);
-        if let Some(every) = expected_interval {
-            expected.push(&labels, every.as_secs_f64());
+        if let (Some(family), Some(every)) = (&mut expected, expected_interval) {
+            family.push(&labels, every.as_secs_f64());
         }
     }
-    vec![status, last_run, duration, message, expected]
-        .into_iter()
-        .filter(|f| !f.series.is_empty())
-        .collect()
+    [
+        Some(status),
+        Some(last_run),
+        duration,
+        Some(message),
+        expected,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 #[cfg(test)]

@@ -131,6 +131,54 @@ async fn a_check_is_cut_short_by_the_end_of_the_cycle() {
 }
 
 #[test]
+fn a_pushed_result_has_no_duration_series() {
+    let pushed = CheckResult {
+        ok: false,
+        message: "disk full".into(),
+        finished_at: 1.0,
+        duration: None,
+    };
+    let names = |families: Vec<MetricFamily>| -> Vec<String> {
+        families.into_iter().map(|f| f.name).collect()
+    };
+    let hourly = Some(Duration::from_secs(3600));
+    assert_eq!(
+        names(result_families(&[("backup", &pushed)], hourly)),
+        [
+            names::CHECK_STATUS,
+            names::CHECK_LAST_RUN,
+            names::CHECK_MESSAGE,
+            names::CHECK_EXPECTED_INTERVAL
+        ]
+    );
+    let run = CheckResult {
+        duration: Some(Duration::from_millis(20)),
+        ..pushed
+    };
+    assert_eq!(
+        names(result_families(&[("backup", &run)], None)),
+        [
+            names::CHECK_STATUS,
+            names::CHECK_LAST_RUN,
+            "peeper_check_duration_seconds",
+            names::CHECK_MESSAGE
+        ]
+    );
+    assert!(result_families(&[], hourly).is_empty());
+}
+
+#[test]
+fn a_message_is_the_first_non_empty_line_trimmed_and_capped() {
+    assert_eq!(
+        message_text("\n  disk full  \nmore"),
+        Some("disk full".into())
+    );
+    assert_eq!(message_text(" \n\t\n"), None);
+    let long = message_text(&"é".repeat(300)).unwrap();
+    assert_eq!(long.chars().count(), 200);
+}
+
+#[test]
 fn config_validates_names_and_caps_timeouts() {
     let no_env = |_: &str| None;
     let entry = |name: &str, timeout: Option<&str>| CheckEntry {

@@ -3,7 +3,7 @@ use std::time::SystemTime;
 
 fn batch(tag: u8, len: usize, samples: u64) -> Batch {
     Batch {
-        body: vec![tag; len],
+        body: vec![tag; len].into(),
         samples,
         created_at: SystemTime::now(),
     }

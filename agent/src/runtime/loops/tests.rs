@@ -63,10 +63,13 @@ async fn a_collector_that_panics_is_counted_and_built_anew_for_its_next_cycle() 
     let spec: Arc<dyn Spec> = Arc::new(Flaky);
 
     let (idle, families) = run_cycle(None, &spec, &config, &stats).await;
-    assert!(idle.is_none() && families.is_empty(), "the panicking cycle");
+    assert!(
+        idle.is_none() && families.families.is_empty(),
+        "the panicking cycle"
+    );
     let (idle, families) = run_cycle(idle, &spec, &config, &stats).await;
     assert!(idle.is_some(), "the new collector works");
-    assert_eq!(families[0].name, "flaky_up");
+    assert_eq!(families.families[0].name, "flaky_up");
     assert_eq!(BUILT.load(Ordering::SeqCst), 2);
 
     let panics = stats
