@@ -1,7 +1,7 @@
 //! The command line. Every flag has a `PEEPER_*` environment twin (clap reads it) and a key
 //! in the TOML config file (merged in [`crate::config`]); precedence flag > env > file > default.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -79,9 +79,10 @@ pub struct Cli {
         long,
         env = "PEEPER_LOG_FORMAT",
         value_name = "text|json",
-        default_value = "text"
+        value_enum,
+        default_value_t = LogFormat::Text
     )]
-    pub log_format: String,
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -99,8 +100,8 @@ pub enum Command {
         /// The check's name (the `check` label): A-Z a-z 0-9 _ . : -
         name: String,
         /// OK or ERR.
-        #[arg(value_parser = ["OK", "ERR", "ok", "err"])]
-        state: String,
+        #[arg(value_enum)]
+        state: CheckState,
         /// A short message (its first non-empty line kept, at most 200 characters).
         #[arg(long)]
         message: Option<String>,
@@ -109,4 +110,32 @@ pub enum Command {
         #[arg(long, value_name = "DURATION")]
         expect_every: Option<String>,
     },
+}
+
+/// How the log lines on stderr are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The state a passive check result reports (`peeper-agent status NAME OK|ERR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckState {
+    #[value(name = "OK", alias = "ok")]
+    Ok,
+    #[value(name = "ERR", alias = "err")]
+    Err,
+}
+
+impl CheckState {
+    /// As written on the command line's canonical form: `OK` or `ERR`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckState::Ok => "OK",
+            CheckState::Err => "ERR",
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! the library.
 #![forbid(unsafe_code)]
 
-use peeper_agent::cli::{Cli, Command};
+use peeper_agent::cli::{Cli, Command, LogFormat};
 use peeper_agent::config::AgentConfig;
 use peeper_agent::config::sources::Sources;
 use peeper_agent::{check, runtime};
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         Ok(loaded) => loaded,
         Err(err) => return fail(err, 2),
     };
-    init_logging(&loaded.cli.log_format);
+    init_logging(loaded.cli.log_format);
     let cli = &loaded.cli;
     let needs_push = match cli.command {
         Some(Command::ShowConfig) => false,
@@ -59,7 +59,7 @@ async fn dispatch(cli: &Cli, config: AgentConfig, sources: Sources) -> ExitCode 
         }) => peeper_agent::status::push_status(
             &config,
             name,
-            state,
+            state.as_str(),
             message.as_deref(),
             expect_every.as_deref(),
         )
@@ -88,14 +88,14 @@ fn fail(err: impl std::fmt::Display, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn init_logging(format: &str) {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PEEPER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    if format == "json" {
+    if format == LogFormat::Json {
         builder.json().init();
     } else {
         builder.init();

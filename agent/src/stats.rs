@@ -128,7 +128,21 @@ impl AgentStats {
 
     /// The current values as metric families.
     pub fn families(&self) -> Vec<MetricFamily> {
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
+        let mut out = vec![
+            MetricFamily::gauge("peeper_agent_build_info", "Version of the agent.")
+                .with(&[("version", env!("CARGO_PKG_VERSION"))], 1.0),
+        ];
+        out.extend(self.collector_families());
+        out.extend(self.sent_families());
+        out.push(self.push_error_family());
+        out.push(self.dropped_family());
+        out.extend(self.queue_families());
+        out.extend(self.reload_families());
+        out
+    }
+
+    /// Per collector: its last cycle's duration and success, its failures and panics.
+    fn collector_families(&self) -> [MetricFamily; 4] {
         let mut duration = MetricFamily::gauge(
             "peeper_agent_collector_duration_seconds",
             "Time the collector's last cycle took.",
@@ -152,40 +166,12 @@ impl AgentStats {
             failures.push(&[("collector", job)], run.failures as f64);
             panics.push(&[("collector", job)], run.panics as f64);
         }
-        let mut push_errors = MetricFamily::counter(
-            "peeper_agent_push_errors_total",
-            "Failed push attempts, by reason.",
-        );
-        {
-            let errors = self.push_errors.lock().expect("stats lock");
-            for reason in PUSH_ERROR_REASONS {
-                push_errors.push(
-                    &[("reason", reason)],
-                    errors.get(reason).copied().unwrap_or(0) as f64,
-                );
-            }
-        }
-        let mut dropped = MetricFamily::counter(
-            "peeper_agent_queue_dropped_samples_total",
-            "Samples given up on, by reason: queue_full (oldest pushed out past --buffer-max-bytes), \
-             rejected (the receiver answered 400), corrupt (a queued record failed its checksum).",
-        );
-        {
-            let drops = self.dropped_samples.lock().expect("stats lock");
-            for reason in ["queue_full", "rejected", "corrupt"] {
-                dropped.push(
-                    &[("reason", reason)],
-                    drops.get(reason).copied().unwrap_or(0) as f64,
-                );
-            }
-        }
-        vec![
-            MetricFamily::gauge("peeper_agent_build_info", "Version of the agent.")
-                .with(&[("version", env!("CARGO_PKG_VERSION"))], 1.0),
-            duration,
-            success,
-            failures,
-            panics,
+        [duration, success, failures, panics]
+    }
+
+    /// Samples queued, samples and batches acknowledged.
+    fn sent_families(&self) -> [MetricFamily; 3] {
+        [
             MetricFamily::counter(
                 "peeper_agent_samples_collected_total",
                 "Samples queued for delivery: the collectors' and the agent's own.",
@@ -201,8 +187,43 @@ impl AgentStats {
                 "Batches the server acknowledged.",
             )
             .with(&[], load(&self.batches_sent)),
-            push_errors,
-            dropped,
+        ]
+    }
+
+    fn push_error_family(&self) -> MetricFamily {
+        let mut push_errors = MetricFamily::counter(
+            "peeper_agent_push_errors_total",
+            "Failed push attempts, by reason.",
+        );
+        let errors = self.push_errors.lock().expect("stats lock");
+        for reason in PUSH_ERROR_REASONS {
+            push_errors.push(
+                &[("reason", reason)],
+                errors.get(reason).copied().unwrap_or(0) as f64,
+            );
+        }
+        push_errors
+    }
+
+    fn dropped_family(&self) -> MetricFamily {
+        let mut dropped = MetricFamily::counter(
+            "peeper_agent_queue_dropped_samples_total",
+            "Samples given up on, by reason: queue_full (oldest pushed out past --buffer-max-bytes), \
+             rejected (the receiver answered 400), corrupt (a queued record failed its checksum).",
+        );
+        let drops = self.dropped_samples.lock().expect("stats lock");
+        for reason in ["queue_full", "rejected", "corrupt"] {
+            dropped.push(
+                &[("reason", reason)],
+                drops.get(reason).copied().unwrap_or(0) as f64,
+            );
+        }
+        dropped
+    }
+
+    /// The disk queue: what it holds, its oldest batch's age, its write errors.
+    fn queue_families(&self) -> [MetricFamily; 4] {
+        [
             MetricFamily::gauge(
                 "peeper_agent_queue_bytes",
                 "Bytes of unsent data held by the agent.",
@@ -223,6 +244,12 @@ impl AgentStats {
                 "Batches the disk queue failed to write (disk full or read-only); they wait in memory.",
             )
             .with(&[], load(&self.queue_write_errors)),
+        ]
+    }
+
+    /// Configuration reloads (SIGHUP) by result, and whether the last one was applied.
+    fn reload_families(&self) -> [MetricFamily; 2] {
+        [
             MetricFamily::counter(
                 "peeper_agent_config_reloads_total",
                 "Reloads of the configuration (SIGHUP), by result: success, or error (refused; the \
@@ -244,4 +271,8 @@ impl AgentStats {
             ),
         ]
     }
+}
+
+fn load(counter: &AtomicU64) -> f64 {
+    counter.load(Ordering::Relaxed) as f64
 }

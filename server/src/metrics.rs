@@ -7,7 +7,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CodeLabels {
@@ -116,6 +116,13 @@ pub struct Metrics {
     pub config_reloads: Family<ResultLabels, Counter>,
 }
 
+/// Registers `metric` under `name` and returns it (the registry keeps a clone sharing its
+/// values).
+fn register<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -125,112 +132,108 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("peeper_server");
-        let requests = Family::<CodeLabels, Counter>::default();
-        registry.register(
-            "requests",
-            "Remote-write requests, by HTTP status of the answer",
-            requests.clone(),
-        );
-        let grpc_batches = Family::<GrpcCodeLabels, Counter>::default();
-        registry.register(
-            "grpc_batches",
-            "gRPC write batches (unary calls and stream messages), by gRPC status code",
-            grpc_batches.clone(),
-        );
-        let samples = Family::<TenantLabels, Counter>::default();
-        registry.register(
-            "samples_received",
-            "Samples forwarded to and accepted by the store, by tenant",
-            samples.clone(),
-        );
-        let series = Family::<TenantLabels, Counter>::default();
-        registry.register(
-            "series_received",
-            "Series forwarded to and accepted by the store, by tenant",
-            series.clone(),
-        );
-        let rejected = Family::<ReasonLabels, Counter>::default();
-        registry.register(
-            "rejected_requests",
-            "Requests refused before forwarding, by reason (auth failure or limit)",
-            rejected.clone(),
-        );
-        let forward_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
-        registry.register(
-            "forward_duration_seconds",
-            "Time from sending a batch to the store until it answered",
-            forward_duration.clone(),
-        );
-        let forward_errors = Family::<KindLabels, Counter>::default();
-        registry.register(
-            "forward_errors",
-            "Forwards the store did not accept, by kind (unavailable, rejected, timeout, connect)",
-            forward_errors.clone(),
-        );
-        let liveness_syncs = Family::<ResultLabels, Counter>::default();
-        registry.register(
-            "liveness_syncs",
-            "Liveness syncs with the store, by result (ok, read_error, write_error)",
-            liveness_syncs.clone(),
-        );
-        let agents = Family::<StateLabels, Gauge>::default();
-        registry.register(
-            "agents",
-            "Agents known to liveness tracking, by state (up, silent)",
-            agents.clone(),
-        );
-        let checks = Family::<StateLabels, Gauge>::default();
-        registry.register(
-            "checks",
-            "Passive checks known to liveness tracking, by state (ok, err, overdue)",
-            checks.clone(),
-        );
-        let connections_refused = Family::<ReasonLabels, Counter>::default();
-        registry.register(
-            "connections_refused",
-            "Connections closed at accept, by the limit they met (max_connections, max_connections_per_address)",
-            connections_refused.clone(),
-        );
-        let connections_closed_idle = Counter::default();
-        registry.register(
-            "connections_closed_idle",
-            "Connections closed because they sent no request within the first-request or idle timeout",
-            connections_closed_idle.clone(),
-        );
-        let config_reloads = Family::<ResultLabels, Counter>::default();
-        registry.register(
-            "config_reloads",
-            "Reloads of the configuration and TLS certificate (SIGHUP), by result (success, or \
-             error: refused, the running configuration stays)",
-            config_reloads.clone(),
-        );
+        // Fields in registration order: the order of the exposition.
+        let metrics = Metrics {
+            requests: register(
+                &mut registry,
+                "requests",
+                "Remote-write requests, by HTTP status of the answer",
+                Family::<CodeLabels, Counter>::default(),
+            ),
+            grpc_batches: register(
+                &mut registry,
+                "grpc_batches",
+                "gRPC write batches (unary calls and stream messages), by gRPC status code",
+                Family::<GrpcCodeLabels, Counter>::default(),
+            ),
+            samples: register(
+                &mut registry,
+                "samples_received",
+                "Samples forwarded to and accepted by the store, by tenant",
+                Family::<TenantLabels, Counter>::default(),
+            ),
+            series: register(
+                &mut registry,
+                "series_received",
+                "Series forwarded to and accepted by the store, by tenant",
+                Family::<TenantLabels, Counter>::default(),
+            ),
+            rejected: register(
+                &mut registry,
+                "rejected_requests",
+                "Requests refused before forwarding, by reason (auth failure or limit)",
+                Family::<ReasonLabels, Counter>::default(),
+            ),
+            forward_duration: register(
+                &mut registry,
+                "forward_duration_seconds",
+                "Time from sending a batch to the store until it answered",
+                Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            ),
+            forward_errors: register(
+                &mut registry,
+                "forward_errors",
+                "Forwards the store did not accept, by kind (unavailable, rejected, timeout, connect)",
+                Family::<KindLabels, Counter>::default(),
+            ),
+            liveness_syncs: register(
+                &mut registry,
+                "liveness_syncs",
+                "Liveness syncs with the store, by result (ok, read_error, write_error)",
+                Family::<ResultLabels, Counter>::default(),
+            ),
+            agents: register(
+                &mut registry,
+                "agents",
+                "Agents known to liveness tracking, by state (up, silent)",
+                Family::<StateLabels, Gauge>::default(),
+            ),
+            checks: register(
+                &mut registry,
+                "checks",
+                "Passive checks known to liveness tracking, by state (ok, err, overdue)",
+                Family::<StateLabels, Gauge>::default(),
+            ),
+            connections_refused: register(
+                &mut registry,
+                "connections_refused",
+                "Connections closed at accept, by the limit they met (max_connections, max_connections_per_address)",
+                Family::<ReasonLabels, Counter>::default(),
+            ),
+            connections_closed_idle: register(
+                &mut registry,
+                "connections_closed_idle",
+                "Connections closed because they sent no request within the first-request or idle timeout",
+                Counter::default(),
+            ),
+            config_reloads: register(
+                &mut registry,
+                "config_reloads",
+                "Reloads of the configuration and TLS certificate (SIGHUP), by result (success, or \
+                 error: refused, the running configuration stays)",
+                Family::<ResultLabels, Counter>::default(),
+            ),
+            registry,
+        };
+        metrics.zero_series();
+        metrics
+    }
+
+    /// The label values known in advance, exposed at 0 from the start.
+    fn zero_series(&self) {
         for result in ["success", "error"] {
-            let _ = config_reloads.get_or_create(&ResultLabels { result });
+            let _ = self.config_reloads.get_or_create(&ResultLabels { result });
         }
         for reason in REJECT_REASONS {
-            let _ = rejected.get_or_create(&ReasonLabels { reason });
+            let _ = self.rejected.get_or_create(&ReasonLabels { reason });
         }
         for kind in FORWARD_ERROR_KINDS {
-            let _ = forward_errors.get_or_create(&KindLabels { kind });
+            let _ = self.forward_errors.get_or_create(&KindLabels { kind });
         }
         for reason in ["max_connections", "max_connections_per_address"] {
-            let _ = connections_refused.get_or_create(&ReasonLabels { reason });
-        }
-        Metrics {
-            registry,
-            connections_refused,
-            connections_closed_idle,
-            config_reloads,
-            liveness_syncs,
-            agents,
-            checks,
-            requests,
-            grpc_batches,
-            samples,
-            series,
-            rejected,
-            forward_duration,
-            forward_errors,
+            let _ = self
+                .connections_refused
+                .get_or_create(&ReasonLabels { reason });
         }
     }
 

@@ -1,9 +1,12 @@
 //! Trust material and the TLS client of the push transports.
 //!
-//! The collectors that speak TLS (certs, probes) take from here where the system's CA bundle
-//! lives and how PEM certificate files are read. Both push transports (HTTPS remote-write and
-//! gRPC) take their rustls [`ClientConfig`] from [`client_config`]: the system bundle plus
-//! `--ca-file` as roots, checked by [`PinningVerifier`].
+//! The collectors that speak TLS (certs, probes, postgres) take from here where the system's
+//! CA bundle lives, how PEM certificate files are read, and the one certificate verifier of
+//! the agent, [`RecordingVerifier`]: it checks by a [`Check`] (nothing, webpki, webpki with
+//! pinning, or a report that never refuses) and records what the server showed ([`Seen`])
+//! for those that report it. Both push transports (HTTPS remote-write and gRPC) take their
+//! rustls [`ClientConfig`] from [`client_config`]: the system bundle plus `--ca-file` as
+//! roots, checked by [`Pinning`].
 //!
 //! # A self-signed server certificate in `--ca-file`
 //!
@@ -25,11 +28,13 @@
 
 mod connector;
 mod explain;
+mod pinning;
 mod verifier;
 
 pub use connector::{ConnectError, GrpcConnector};
 pub use explain::{certificate_refusal, explain, utc_date};
-pub use verifier::PinningVerifier;
+pub use pinning::Pinning;
+pub use verifier::{Check, RecordingVerifier, Seen};
 
 use rustls::ClientConfig;
 use rustls_pki_types::CertificateDer;
@@ -108,7 +113,8 @@ pub fn client_config(ca_file: Option<&Path>, alpn: &[&[u8]]) -> Result<ClientCon
         None => Vec::new(),
     };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = PinningVerifier::new(system_roots(), extra, provider.clone());
+    let pinning = Pinning::new(system_roots(), extra, provider.clone());
+    let verifier = RecordingVerifier::new(Check::Pinning(pinning), &provider);
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("aws-lc-rs supports TLS 1.2 and 1.3")

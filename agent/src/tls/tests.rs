@@ -72,17 +72,18 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// The verifier as the agent builds it: the system bundle plus `ca_file`.
-fn verifier(ca_file: &[&CertificateDer<'static>]) -> PinningVerifier {
+fn verifier(ca_file: &[&CertificateDer<'static>]) -> RecordingVerifier {
     let bundle = system_bundle().expect("ca-certificates is installed on Debian");
-    PinningVerifier::new(
+    let pinning = Pinning::new(
         read_pem_certs(&bundle).unwrap(),
         ca_file.iter().map(|c| (*c).clone()).collect(),
         provider(),
-    )
+    );
+    RecordingVerifier::new(Check::Pinning(pinning), &provider())
 }
 
 fn verify(
-    verifier: &PinningVerifier,
+    verifier: &RecordingVerifier,
     cert: &CertificateDer<'_>,
     host: &str,
 ) -> Result<(), rustls::Error> {

@@ -1,57 +1,183 @@
-//! [`PinningVerifier`]: webpki's verification, plus the exact certificates of `--ca-file`
-//! accepted as the server's own after a name and validity check.
+//! [`RecordingVerifier`]: the agent's one rustls certificate verifier. What differs between
+//! its users is what it checks ([`Check`]) and whether it records what the server showed
+//! ([`Seen`]); the handshake signatures are verified the same way for all of them.
 
-use rustls::client::WebPkiServerVerifier;
+use super::pinning::Pinning;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{
+    WebPkiServerVerifier, verify_server_cert_signed_by_trust_anchor, verify_server_name,
+};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::server::ParsedCertificate;
-use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-/// Verifies the server's certificate as webpki does against the system bundle and the CA
-/// file; when that fails and the certificate presented is one of the CA file's (a pinned,
-/// typically self-signed `CA:TRUE` certificate), accepts it if it names the host in its
-/// subjectAltName and is valid now. Refusals carry the context [`super::explain`] words.
+/// What the verifier checks of the certificate the server presents.
 #[derive(Debug)]
-pub struct PinningVerifier {
-    /// `None` when there is no root at all (no system bundle, no CA file).
-    webpki: Option<Arc<WebPkiServerVerifier>>,
-    /// The certificates of `--ca-file`, compared byte for byte with the server's.
-    pinned: Vec<CertificateDer<'static>>,
-    algorithms: WebPkiSupportedAlgorithms,
+pub enum Check {
+    /// Nothing: any certificate is accepted (the handshake signatures are still checked).
+    /// The probes' `insecure` modules; PostgreSQL's encrypt-only `sslmode`.
+    Nothing,
+    /// webpki's verification (chain and name); a refusal fails the handshake. The probes.
+    WebPki(Arc<WebPkiServerVerifier>),
+    /// webpki's verification plus the certificates pinned in `--ca-file`; a refusal fails the
+    /// handshake. The push transports.
+    Pinning(Pinning),
+    /// The chain against these roots and the name, judged separately and recorded; the
+    /// handshake always goes on, so an expired or untrusted certificate is still reported.
+    /// The certs collector.
+    Report(Arc<RootCertStore>),
 }
 
-impl PinningVerifier {
-    /// Trusts `system` and `ca_file` certificates as roots, and pins the `ca_file` ones.
-    pub fn new(
-        system: Vec<CertificateDer<'static>>,
-        ca_file: Vec<CertificateDer<'static>>,
-        provider: Arc<CryptoProvider>,
-    ) -> Self {
-        let mut roots = RootCertStore::empty();
-        roots.add_parsable_certificates(system);
-        roots.add_parsable_certificates(ca_file.iter().cloned());
-        let algorithms = provider.signature_verification_algorithms;
-        // The builder only fails without roots (or with bad CRLs, which are never given).
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .ok();
-        PinningVerifier {
-            webpki,
-            pinned: ca_file,
-            algorithms,
+/// What a handshake showed, as recorded by a [`RecordingVerifier`] made with
+/// [`RecordingVerifier::recording`].
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// The certificates presented, leaf first, as sent.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The version of the last handshake whose signature was checked (`TLS 1.2`, `TLS 1.3`).
+    pub version: Option<&'static str>,
+    /// With [`Check::Report`]: the chain leads to a trusted root and every certificate in it
+    /// is valid now. Otherwise: the certificate was checked and accepted.
+    pub verified: bool,
+    /// Why not, when not.
+    pub verify_error: Option<String>,
+    /// With [`Check::Report`]: the leaf is valid for the name checked (the SNI name, or the
+    /// IP address). Otherwise false.
+    pub hostname_match: bool,
+}
+
+/// Verifies the server's certificate by its [`Check`], and records what the server showed
+/// when made with [`RecordingVerifier::recording`].
+#[derive(Debug)]
+pub struct RecordingVerifier {
+    check: Check,
+    algorithms: WebPkiSupportedAlgorithms,
+    /// `None`: nothing is recorded.
+    seen: Option<Mutex<Seen>>,
+}
+
+/// The verdict on one certificate: what rustls is told, and what is recorded.
+struct Verdict {
+    result: Result<ServerCertVerified, rustls::Error>,
+    verified: bool,
+    verify_error: Option<String>,
+    hostname_match: bool,
+}
+
+impl RecordingVerifier {
+    /// A verifier that checks by `check` and records nothing.
+    pub fn new(check: Check, provider: &CryptoProvider) -> Self {
+        RecordingVerifier {
+            check,
+            algorithms: provider.signature_verification_algorithms,
+            seen: None,
         }
     }
 
-    fn is_pinned(&self, end_entity: &CertificateDer<'_>) -> bool {
-        self.pinned
-            .iter()
-            .any(|cert| cert.as_ref() == end_entity.as_ref())
+    /// A verifier that checks by `check` and records what each handshake showed.
+    pub fn recording(check: Check, provider: &CryptoProvider) -> Self {
+        RecordingVerifier {
+            seen: Some(Mutex::new(Seen::default())),
+            ..RecordingVerifier::new(check, provider)
+        }
+    }
+
+    /// What the handshakes showed so far (nothing when none got to the certificate).
+    pub fn seen(&self) -> Seen {
+        self.seen
+            .as_ref()
+            .and_then(|seen| seen.lock().ok().map(|s| s.clone()))
+            .unwrap_or_default()
+    }
+
+    /// What the handshake showed, once the server sent its certificate; takes it.
+    pub fn take(&self) -> Option<Seen> {
+        let seen = self
+            .seen
+            .as_ref()
+            .and_then(|seen| seen.lock().ok().map(|mut s| std::mem::take(&mut *s)))?;
+        (!seen.chain.is_empty()).then_some(seen)
+    }
+
+    fn note_version(&self, version: &'static str) {
+        if let Some(Ok(mut seen)) = self.seen.as_ref().map(Mutex::lock) {
+            seen.version = Some(version);
+        }
+    }
+
+    fn verdict(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Verdict {
+        let refusable = |result: Result<ServerCertVerified, rustls::Error>| Verdict {
+            verified: result.is_ok(),
+            verify_error: result.as_ref().err().map(|e| e.to_string()),
+            hostname_match: false,
+            result,
+        };
+        match &self.check {
+            Check::Nothing => Verdict {
+                result: Ok(ServerCertVerified::assertion()),
+                verified: false,
+                verify_error: None,
+                hostname_match: false,
+            },
+            Check::WebPki(webpki) => refusable(webpki.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            )),
+            Check::Pinning(pinning) => refusable(pinning.verify(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            )),
+            Check::Report(roots) => self.report(roots, end_entity, intermediates, server_name, now),
+        }
+    }
+
+    /// [`Check::Report`]: the chain and the name, judged separately; always accepted.
+    fn report(
+        &self,
+        roots: &RootCertStore,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Verdict {
+        let (chain, hostname_match) = match ParsedCertificate::try_from(end_entity) {
+            Ok(parsed) => (
+                verify_server_cert_signed_by_trust_anchor(
+                    &parsed,
+                    roots,
+                    intermediates,
+                    now,
+                    self.algorithms.all,
+                ),
+                verify_server_name(&parsed, server_name).is_ok(),
+            ),
+            Err(e) => (Err(e), false),
+        };
+        Verdict {
+            result: Ok(ServerCertVerified::assertion()),
+            verified: chain.is_ok(),
+            verify_error: chain.err().map(|e| e.to_string()),
+            hostname_match,
+        }
     }
 }
 
-impl ServerCertVerifier for PinningVerifier {
+impl ServerCertVerifier for RecordingVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -60,32 +186,17 @@ impl ServerCertVerifier for PinningVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let refused = match &self.webpki {
-            Some(webpki) => match webpki.verify_server_cert(
-                end_entity,
-                intermediates,
-                server_name,
-                ocsp_response,
-                now,
-            ) {
-                Ok(verified) => return Ok(verified),
-                Err(refused) => refused,
-            },
-            None => CertificateError::UnknownIssuer.into(),
-        };
-        if self.is_pinned(end_entity) {
-            check_pinned(end_entity, server_name, now)
-                .map_err(|e| with_plain_names(e, end_entity))?;
-            return Ok(ServerCertVerified::assertion());
+        let verdict = self.verdict(end_entity, intermediates, server_name, ocsp_response, now);
+        if let Some(Ok(mut seen)) = self.seen.as_ref().map(Mutex::lock) {
+            seen.chain = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|c| c.clone().into_owned())
+                .collect();
+            seen.verified = verdict.verified;
+            seen.verify_error = verdict.verify_error;
+            seen.hostname_match = verdict.hostname_match;
         }
-        if is_self_signed(end_entity) && !is_name_refusal(&refused) {
-            // Whatever webpki tripped on first (no issuer, `CaUsedAsEndEntity` when an older
-            // certificate of the same name is in the CA file, a bad signature, its dates), the
-            // story is one: this self-signed certificate is not one the agent was given. (A
-            // name refusal comes only after the chain passed: a self-signed trust anchor.)
-            return Err(CertificateError::UnknownIssuer.into());
-        }
-        Err(with_plain_names(refused, end_entity))
+        verdict.result
     }
 
     fn verify_tls12_signature(
@@ -94,6 +205,7 @@ impl ServerCertVerifier for PinningVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.note_version("TLS 1.2");
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
@@ -103,105 +215,11 @@ impl ServerCertVerifier for PinningVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.note_version("TLS 1.3");
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
-    }
-}
-
-/// What is left to check of a certificate trusted as it is: validity now, then the name
-/// (subjectAltName only, by webpki's matching).
-fn check_pinned(
-    end_entity: &CertificateDer<'_>,
-    server_name: &ServerName<'_>,
-    now: UnixTime,
-) -> Result<(), rustls::Error> {
-    let (_, cert) = x509_parser::parse_x509_certificate(end_entity)
-        .map_err(|_| rustls::Error::from(CertificateError::BadEncoding))?;
-    let validity = cert.validity();
-    let unix =
-        |secs: i64| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs.max(0) as u64));
-    let (not_before, not_after) = (
-        validity.not_before.timestamp(),
-        validity.not_after.timestamp(),
-    );
-    let time = now.as_secs() as i64;
-    if time < not_before {
-        return Err(CertificateError::NotValidYetContext {
-            time: now,
-            not_before: unix(not_before),
-        }
-        .into());
-    }
-    if time > not_after {
-        return Err(CertificateError::ExpiredContext {
-            time: now,
-            not_after: unix(not_after),
-        }
-        .into());
-    }
-    let parsed = ParsedCertificate::try_from(end_entity)?;
-    rustls::client::verify_server_name(&parsed, server_name)
-}
-
-fn is_name_refusal(error: &rustls::Error) -> bool {
-    matches!(
-        error,
-        rustls::Error::InvalidCertificate(
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
-        )
-    )
-}
-
-/// Issued by itself: its issuer is its subject.
-fn is_self_signed(der: &CertificateDer<'_>) -> bool {
-    x509_parser::parse_x509_certificate(der)
-        .is_ok_and(|(_, cert)| cert.issuer().as_raw() == cert.subject().as_raw())
-}
-
-/// A name refusal lists what the certificate is for as `localhost, 127.0.0.1` (webpki writes
-/// `DnsName("localhost")`, `IpAddress(127.0.0.1)`).
-fn with_plain_names(error: rustls::Error, end_entity: &CertificateDer<'_>) -> rustls::Error {
-    match error {
-        rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
-            expected,
-            presented,
-        }) => CertificateError::NotValidForNameContext {
-            expected,
-            presented: san_names(end_entity).unwrap_or(presented),
-        }
-        .into(),
-        other => other,
-    }
-}
-
-/// The DNS names and IP addresses of a certificate's subjectAltName, in its order.
-pub(super) fn san_names(der: &CertificateDer<'_>) -> Option<Vec<String>> {
-    use x509_parser::extensions::GeneralName;
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let Ok(Some(san)) = cert.subject_alternative_name() else {
-        return Some(Vec::new());
-    };
-    Some(
-        san.value
-            .general_names
-            .iter()
-            .filter_map(|name| match name {
-                GeneralName::DNSName(dns) => Some((*dns).to_owned()),
-                GeneralName::IPAddress(bytes) => ip_text(bytes),
-                _ => None,
-            })
-            .collect(),
-    )
-}
-
-fn ip_text(bytes: &[u8]) -> Option<String> {
-    use std::net::{Ipv4Addr, Ipv6Addr};
-    match bytes.len() {
-        4 => Some(Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?).to_string()),
-        16 => Some(Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?).to_string()),
-        _ => None,
     }
 }

@@ -108,6 +108,40 @@ impl StoreClient {
         target: &Target,
         window: Duration,
     ) -> Result<(State, Forgotten), ReadError> {
+        let answers = self.fetch(target, window).await?;
+        let tenant_of = |labels: &BTreeMap<String, String>| {
+            labels
+                .get("tenant")
+                .cloned()
+                .or_else(|| target.tenant.clone())
+        };
+        let mut state = State::default();
+        self.add_agents(
+            &mut state,
+            answers.last_seen,
+            answers.silent_after,
+            &tenant_of,
+        );
+        add_checks(
+            &mut state,
+            [
+                answers.last_run,
+                answers.status,
+                answers.message,
+                answers.expected,
+            ],
+            &tenant_of,
+        );
+        let forgotten = forgotten(
+            answers.agents_forgotten,
+            answers.checks_forgotten,
+            &tenant_of,
+        );
+        Ok((state, forgotten))
+    }
+
+    /// Every liveness query against `target` over `window`, at once.
+    async fn fetch(&self, target: &Target, window: Duration) -> Result<Answers, ReadError> {
         let w = format!("{}s", window.as_secs().max(1));
         let last = |name: &str| format!("last_over_time({name}[{w}])");
         let q = |query: String| self.query(target, query);
@@ -131,15 +165,29 @@ impl StoreClient {
             q(last(names::CHECK_EXPECTED_INTERVAL)),
             q(last(CHECK_FORGOTTEN)),
         )?;
-        let tenant_of = |labels: &BTreeMap<String, String>| {
-            labels
-                .get("tenant")
-                .cloned()
-                .or_else(|| target.tenant.clone())
-        };
-        let mut state = State::default();
-        let thresholds: BTreeMap<AgentKey, f64> = agent_rows(silent_after, &tenant_of).collect();
-        for (key, last_seen) in agent_rows(last_seen, &tenant_of) {
+        Ok(Answers {
+            last_seen,
+            silent_after,
+            agents_forgotten,
+            last_run,
+            status,
+            message,
+            expected,
+            checks_forgotten,
+        })
+    }
+
+    /// The agents last seen, each with its own silence threshold (the policy's default
+    /// when it reported none).
+    fn add_agents(
+        &self,
+        state: &mut State,
+        last_seen: Vec<Row>,
+        silent_after: Vec<Row>,
+        tenant_of: &impl Fn(&BTreeMap<String, String>) -> Option<String>,
+    ) {
+        let thresholds: BTreeMap<AgentKey, f64> = agent_rows(silent_after, tenant_of).collect();
+        for (key, last_seen) in agent_rows(last_seen, tenant_of) {
             let silent_after = thresholds
                 .get(&key)
                 .copied()
@@ -152,64 +200,6 @@ impl StoreClient {
                 },
             );
         }
-        let by_check = |rows: Vec<Row>| -> BTreeMap<CheckKey, f64> {
-            rows.into_iter()
-                .filter_map(|(labels, value)| {
-                    Some((check_key(&labels, tenant_of(&labels)?), value))
-                })
-                .collect()
-        };
-        let statuses = by_check(status);
-        let expected = by_check(expected);
-        let mut messages: BTreeMap<CheckKey, (f64, String)> = BTreeMap::new();
-        for (labels, at) in message {
-            let Some(tenant) = tenant_of(&labels) else {
-                continue;
-            };
-            let text = labels
-                .get(names::MESSAGE_LABEL)
-                .cloned()
-                .unwrap_or_default();
-            let slot = messages
-                .entry(check_key(&labels, tenant))
-                .or_insert((f64::MIN, String::new()));
-            if at > slot.0 {
-                *slot = (at, text);
-            }
-        }
-        for (key, last_run) in by_check(last_run) {
-            let Some(&status) = statuses.get(&key) else {
-                continue;
-            };
-            let record = CheckRecord {
-                ok: status >= 1.0,
-                last_run,
-                message: messages
-                    .get(&key)
-                    .map(|(_, m)| m.clone())
-                    .unwrap_or_default(),
-                expected: expected.get(&key).copied().filter(|e| *e > 0.0),
-            };
-            state.merge_check(key, record);
-        }
-        let forgotten = Forgotten {
-            agents: agent_rows(agents_forgotten, &tenant_of).collect(),
-            checks: checks_forgotten
-                .into_iter()
-                .filter_map(|(labels, at)| {
-                    let get = |n: &str| labels.get(n).cloned().unwrap_or_default();
-                    Some((
-                        (
-                            tenant_of(&labels)?,
-                            get(names::INSTANCE_LABEL),
-                            get(names::CHECK_LABEL),
-                        ),
-                        at,
-                    ))
-                })
-                .collect(),
-        };
-        Ok((state, forgotten))
     }
 
     /// One instant query; the rows of its vector result.
@@ -264,6 +254,100 @@ impl StoreClient {
             &Summary::default(),
         )?;
         self.forwarder.send(prepared).await
+    }
+}
+
+/// The answers of one target's liveness queries.
+struct Answers {
+    last_seen: Vec<Row>,
+    silent_after: Vec<Row>,
+    agents_forgotten: Vec<Row>,
+    last_run: Vec<Row>,
+    status: Vec<Row>,
+    /// Each message's newest sample time.
+    message: Vec<Row>,
+    expected: Vec<Row>,
+    checks_forgotten: Vec<Row>,
+}
+
+/// The checks that ran and have a status, with their newest message and expected interval,
+/// from the answers about their last run, status, messages and expected interval.
+fn add_checks(
+    state: &mut State,
+    [last_run, status, message, expected]: [Vec<Row>; 4],
+    tenant_of: &impl Fn(&BTreeMap<String, String>) -> Option<String>,
+) {
+    let by_check = |rows: Vec<Row>| -> BTreeMap<CheckKey, f64> {
+        rows.into_iter()
+            .filter_map(|(labels, value)| Some((check_key(&labels, tenant_of(&labels)?), value)))
+            .collect()
+    };
+    let statuses = by_check(status);
+    let expected = by_check(expected);
+    let messages = newest_messages(message, tenant_of);
+    for (key, last_run) in by_check(last_run) {
+        let Some(&status) = statuses.get(&key) else {
+            continue;
+        };
+        let record = CheckRecord {
+            ok: status >= 1.0,
+            last_run,
+            message: messages
+                .get(&key)
+                .map(|(_, m)| m.clone())
+                .unwrap_or_default(),
+            expected: expected.get(&key).copied().filter(|e| *e > 0.0),
+        };
+        state.merge_check(key, record);
+    }
+}
+
+/// Per check, the message whose last sample is the newest, with that sample's time.
+fn newest_messages(
+    rows: Vec<Row>,
+    tenant_of: &impl Fn(&BTreeMap<String, String>) -> Option<String>,
+) -> BTreeMap<CheckKey, (f64, String)> {
+    let mut messages: BTreeMap<CheckKey, (f64, String)> = BTreeMap::new();
+    for (labels, at) in rows {
+        let Some(tenant) = tenant_of(&labels) else {
+            continue;
+        };
+        let text = labels
+            .get(names::MESSAGE_LABEL)
+            .cloned()
+            .unwrap_or_default();
+        let slot = messages
+            .entry(check_key(&labels, tenant))
+            .or_insert((f64::MIN, String::new()));
+        if at > slot.0 {
+            *slot = (at, text);
+        }
+    }
+    messages
+}
+
+/// The forget markers of agents and checks.
+fn forgotten(
+    agents: Vec<Row>,
+    checks: Vec<Row>,
+    tenant_of: &impl Fn(&BTreeMap<String, String>) -> Option<String>,
+) -> Forgotten {
+    Forgotten {
+        agents: agent_rows(agents, tenant_of).collect(),
+        checks: checks
+            .into_iter()
+            .filter_map(|(labels, at)| {
+                let get = |n: &str| labels.get(n).cloned().unwrap_or_default();
+                Some((
+                    (
+                        tenant_of(&labels)?,
+                        get(names::INSTANCE_LABEL),
+                        get(names::CHECK_LABEL),
+                    ),
+                    at,
+                ))
+            })
+            .collect(),
     }
 }
 

@@ -233,6 +233,15 @@ fn labelled(
 /// apache_exporter's families for one page, `apache_up` not included.
 pub fn families(status: &Status) -> Vec<MetricFamily> {
     let mut out = Vec::with_capacity(24);
+    server_families(status, &mut out);
+    traffic_families(status, &mut out);
+    worker_families(status, &mut out);
+    balancer_families(&status.balancer_workers, &mut out);
+    out
+}
+
+/// The server itself: version, MPM, restart generations, load.
+fn server_families(status: &Status, out: &mut Vec<MetricFamily>) {
     if let Some(version) = status.version.as_deref().and_then(version_number) {
         out.push(MetricFamily::gauge("apache_version", "Apache server version").with(&[], version));
     }
@@ -246,7 +255,7 @@ pub fn families(status: &Status) -> Vec<MetricFamily> {
         ),
     );
     labelled(
-        &mut out,
+        out,
         MetricFamily::gauge("apache_generation", "Apache restart generation"),
         "type",
         &[
@@ -255,7 +264,7 @@ pub fn families(status: &Status) -> Vec<MetricFamily> {
         ],
     );
     labelled(
-        &mut out,
+        out,
         MetricFamily::gauge("apache_load", "Apache server load"),
         "interval",
         &[
@@ -264,13 +273,17 @@ pub fn families(status: &Status) -> Vec<MetricFamily> {
             ("15min", status.load[2]),
         ],
     );
+}
+
+/// What the server did: accesses, bytes, request time, CPU, uptime.
+fn traffic_families(status: &Status, out: &mut Vec<MetricFamily>) {
     single(
-        &mut out,
+        out,
         MetricFamily::counter("apache_accesses_total", "Current total apache accesses (*)"),
         status.accesses,
     );
     single(
-        &mut out,
+        out,
         MetricFamily::counter(
             "apache_sent_kilobytes_total",
             "Current total kbytes sent (*)",
@@ -278,7 +291,7 @@ pub fn families(status: &Status) -> Vec<MetricFamily> {
         status.kbytes,
     );
     single(
-        &mut out,
+        out,
         MetricFamily::counter(
             "apache_duration_ms_total",
             "Total duration of all registered requests in ms",
@@ -299,27 +312,31 @@ pub fn families(status: &Status) -> Vec<MetricFamily> {
         .with(&[], status.cpu_load.unwrap_or(0.0)),
     );
     single(
-        &mut out,
+        out,
         MetricFamily::counter(
             "apache_uptime_seconds_total",
             "Current uptime in seconds (*)",
         ),
         status.uptime,
     );
+}
+
+/// Workers, processes, connections and the scoreboard.
+fn worker_families(status: &Status, out: &mut Vec<MetricFamily>) {
     labelled(
-        &mut out,
+        out,
         MetricFamily::gauge("apache_workers", "Apache worker statuses"),
         "state",
         &[("busy", status.busy_workers), ("idle", status.idle_workers)],
     );
     labelled(
-        &mut out,
+        out,
         MetricFamily::gauge("apache_processes", "Apache process count"),
         "state",
         &[("all", status.processes), ("stopping", status.stopping)],
     );
     labelled(
-        &mut out,
+        out,
         MetricFamily::gauge("apache_connections", "Apache connection statuses"),
         "state",
         &[
@@ -336,8 +353,6 @@ pub fn families(status: &Status) -> Vec<MetricFamily> {
         }
         out.push(family);
     }
-    balancer_families(&status.balancer_workers, &mut out);
-    out
 }
 
 fn balancer_families(workers: &[BalancerWorker], out: &mut Vec<MetricFamily>) {

@@ -4,7 +4,7 @@
 use super::CertsError;
 use super::cert::{CertInfo, build_chain, unique};
 use super::config::{Endpoint, StartTls};
-use super::verify::{Recorder, TlsContext};
+use super::verify::TlsContext;
 use rustls::ProtocolVersion;
 use rustls_pki_types::ServerName;
 use std::sync::Arc;
@@ -38,7 +38,7 @@ pub async fn check(endpoint: &Endpoint, context: &Arc<TlsContext>) -> Result<Che
             target: target.clone(),
             name: name.to_owned(),
         })?;
-    let recorder = Arc::new(Recorder::new(context.clone()));
+    let recorder = Arc::new(context.recorder());
     let config = rustls::ClientConfig::builder_with_provider(context.provider.clone())
         .with_protocol_versions(rustls::ALL_VERSIONS)
         .map_err(|e| CertsError::Tls(e.to_string()))?

@@ -1,18 +1,16 @@
-//! Trust: the system roots plus the configured CA, and a certificate verifier that lets
-//! every handshake finish, records the chain the server presented and whether webpki
-//! verifies it (chain and host name judged separately).
+//! Trust: the system roots plus the configured CA, and the certificate verifier of one
+//! check: it lets every handshake finish, records the chain the server presented and
+//! whether webpki verifies it (chain and host name judged separately).
 
 use super::CertsError;
 use super::cert::CertInfo;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::server::ParsedCertificate;
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use crate::tls::{Check, RecordingVerifier};
+use rustls::RootCertStore;
+use rustls::crypto::CryptoProvider;
+use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// What every check shares: the crypto provider and the trusted roots.
 #[derive(Debug)]
@@ -66,111 +64,10 @@ impl TlsContext {
         };
         Ok((context, warning))
     }
-}
 
-/// What the server presented, and what webpki made of it.
-#[derive(Debug, Clone, Default)]
-pub struct Presented {
-    pub chain: Vec<CertificateDer<'static>>,
-    /// The chain leads to a trusted root and every certificate in it is valid now.
-    pub verified: bool,
-    /// Why not, when not.
-    pub verify_error: Option<String>,
-    /// The leaf is valid for the name checked (the SNI name, or the IP address).
-    pub hostname_match: bool,
-}
-
-/// A verifier for one connection: records, verifies, and always lets the handshake go on,
-/// so an expired or untrusted certificate is still reported.
-#[derive(Debug)]
-pub struct Recorder {
-    context: Arc<TlsContext>,
-    seen: Mutex<Option<Presented>>,
-}
-
-impl Recorder {
-    pub fn new(context: Arc<TlsContext>) -> Self {
-        Recorder {
-            context,
-            seen: Mutex::new(None),
-        }
-    }
-
-    /// The recorded chain, once the server sent its certificate.
-    pub fn take(&self) -> Option<Presented> {
-        self.seen.lock().map(|mut s| s.take()).unwrap_or(None)
-    }
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let algorithms = self.context.provider.signature_verification_algorithms.all;
-        let (chain, hostname_match) = match ParsedCertificate::try_from(end_entity) {
-            Ok(parsed) => (
-                verify_server_cert_signed_by_trust_anchor(
-                    &parsed,
-                    &self.context.roots,
-                    intermediates,
-                    now,
-                    algorithms,
-                ),
-                verify_server_name(&parsed, server_name).is_ok(),
-            ),
-            Err(e) => (Err(e), false),
-        };
-        let mut presented = vec![end_entity.clone().into_owned()];
-        presented.extend(intermediates.iter().map(|c| c.clone().into_owned()));
-        let record = Presented {
-            chain: presented,
-            verified: chain.is_ok(),
-            verify_error: chain.err().map(|e| e.to_string()),
-            hostname_match,
-        };
-        if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some(record);
-        }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.context.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.context.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.context
-            .provider
-            .signature_verification_algorithms
-            .supported_schemes()
+    /// A verifier for one connection: records, verifies, and always lets the handshake go
+    /// on, so an expired or untrusted certificate is still reported.
+    pub fn recorder(&self) -> RecordingVerifier {
+        RecordingVerifier::recording(Check::Report(self.roots.clone()), &self.provider)
     }
 }

@@ -20,6 +20,7 @@ pub use config::DockerConfig;
 
 use super::{CollectFuture, Collector, Cycle};
 use bollard::Docker;
+use bollard::models::{ContainerInspectResponse, ContainerStatsResponse, ContainerSummary};
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions, StatsOptions};
 use futures_util::StreamExt;
 use metrics::Families;
@@ -161,6 +162,23 @@ impl DockerCollector {
     }
 }
 
+/// A container's labels, owned.
+type Labels = Vec<(String, String)>;
+
+/// What the engine answered for one running container, in `running`'s order.
+type Usage = (
+    usize,
+    Option<Result<ContainerStatsResponse, bollard::errors::Error>>,
+    Result<ContainerInspectResponse, bollard::errors::Error>,
+);
+
+fn borrow(labels: &[(String, String)]) -> Vec<(&str, &str)> {
+    labels
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
+}
+
 /// One cycle against a connected engine.
 async fn scrape_engine(
     docker: &Docker,
@@ -187,34 +205,49 @@ async fn scrape_engine(
             source,
         })?;
 
+    let (states, running) = add_listed(out, &list, systemd, wanted_labels);
+    metrics::add_engine(out, &states, info.images);
+    if let Some(version) = &info.server_version {
+        metrics::add_info(out, version);
+    }
+
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let results = fetch_usage(docker, &running).await;
+    add_usage(out, &running, results, devices, now);
+    Ok(())
+}
+
+/// The state families of every listed container; returns the count per state and the
+/// running (or paused) containers' ids and labels.
+fn add_listed(
+    out: &mut Families,
+    list: &[ContainerSummary],
+    systemd: bool,
+    wanted_labels: &[String],
+) -> (HashMap<String, usize>, Vec<(String, Labels)>) {
     let mut states: HashMap<String, usize> = HashMap::new();
     let mut running = Vec::new();
-    for summary in &list {
+    for summary in list {
         let state = metrics::state_of(summary);
         *states.entry(state.clone()).or_default() += 1;
         let labels = metrics::container_labels(summary, systemd, wanted_labels);
-        let borrowed: Vec<(&str, &str)> = labels
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        metrics::add_state(out, &borrowed, summary);
+        metrics::add_state(out, &borrow(&labels), summary);
         if matches!(state.as_str(), "running" | "paused")
             && let Some(id) = summary.id.clone()
         {
             running.push((id, labels));
         }
     }
-    metrics::add_engine(out, &states, info.images);
-    if let Some(version) = &info.server_version {
-        metrics::add_info(out, version);
-    }
+    (states, running)
+}
 
-    // Stats and inspect of the running containers, all requested at once: the engine answers
-    // stats on its own one-second sampling tick, so sequential requests would add up.
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+/// Stats and inspect of the running containers, all requested at once (at most
+/// [`PARALLEL`] at a time): the engine answers stats on its own one-second sampling tick,
+/// so sequential requests would add up. In `running`'s order.
+async fn fetch_usage(docker: &Docker, running: &[(String, Labels)]) -> Vec<Usage> {
     let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, (id, _)) in running.iter().enumerate() {
@@ -241,12 +274,20 @@ async fn scrape_engine(
     }
     let mut results = tasks.join_all().await;
     results.sort_by_key(|(index, _, _)| *index);
+    results
+}
+
+/// The usage and inspect families of the running containers; `now` is their last sight.
+fn add_usage(
+    out: &mut Families,
+    running: &[(String, Labels)],
+    results: Vec<Usage>,
+    devices: &Mutex<HashMap<(u64, u64), String>>,
+    now: f64,
+) {
     for (index, stats, inspect) in results {
         let (id, labels) = &running[index];
-        let borrowed: Vec<(&str, &str)> = labels
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let borrowed = borrow(labels);
         // A container that stopped since the list simply has no usage this cycle.
         match stats {
             Some(Ok(stats)) => {
@@ -264,7 +305,6 @@ async fn scrape_engine(
             metrics::add_inspect(out, &borrowed, &inspect);
         }
     }
-    Ok(())
 }
 
 /// `/dev/<name>` of a block device, from `/sys/dev/block/MAJOR:MINOR/uevent`; `MAJOR:MINOR`

@@ -6,11 +6,9 @@
 //! `verify-full`).
 
 use super::PostgresError;
-use rustls::DigitallySignedStruct;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
+use crate::tls::{Check, RecordingVerifier};
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use std::path::Path;
 use std::sync::Arc;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -38,55 +36,16 @@ pub fn connector(ca_file: Option<&Path>) -> Result<MakeRustlsConnect, PostgresEr
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }
+        // libpq's `sslmode=require` without a root certificate: the handshake's signatures
+        // are checked (so the session is really encrypted to whoever holds the key), the
+        // certificate is not.
         None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptOnly {
-                algorithms: provider.signature_verification_algorithms,
-            }))
+            .with_custom_certificate_verifier(Arc::new(RecordingVerifier::new(
+                Check::Nothing,
+                &provider,
+            )))
             .with_no_client_auth(),
     };
     Ok(MakeRustlsConnect::new(config))
-}
-
-/// libpq's `sslmode=require` without a root certificate: the handshake's signatures are
-/// checked (so the session is really encrypted to whoever holds the key), the certificate is
-/// not.
-#[derive(Debug)]
-struct EncryptOnly {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
 }

@@ -5,13 +5,13 @@
 use super::ProbesError;
 use super::config::Module;
 use super::samples::{Samples, names};
+use crate::tls::{Check, RecordingVerifier, Seen};
+use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::CertificateDer;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
@@ -40,107 +40,16 @@ fn system_roots() -> Result<Vec<CertificateDer<'static>>, ProbesError> {
         .map_err(ProbesError::Roots)
 }
 
-/// What the last handshake showed.
-#[derive(Debug, Default, Clone)]
-pub struct Seen {
-    pub chain: Vec<CertificateDer<'static>>,
-    pub version: Option<&'static str>,
-    /// Whether the chain verified against the trusted roots.
-    pub verified: bool,
-}
-
-/// Wraps the real verifier and records what it was shown.
-#[derive(Debug)]
-pub struct Recorder {
-    /// `None`: accept any certificate (the handshake signatures are still checked).
-    inner: Option<Arc<WebPkiServerVerifier>>,
-    provider: Arc<CryptoProvider>,
-    seen: Mutex<Seen>,
-}
-
-impl Recorder {
-    pub fn seen(&self) -> Seen {
-        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn note_version(&self, version: &'static str) {
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.version = Some(version);
-        }
-    }
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let result = match &self.inner {
-            Some(inner) => {
-                inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-            }
-            None => Ok(ServerCertVerified::assertion()),
-        };
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.chain = std::iter::once(end_entity)
-                .chain(intermediates)
-                .map(|c| c.clone().into_owned())
-                .collect();
-            seen.verified = self.inner.is_some() && result.is_ok();
-        }
-        result
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.note_version("TLS 1.2");
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.note_version("TLS 1.3");
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// A fresh client configuration for one probe of `module`, and its recorder.
+/// A fresh client configuration for one probe of `module`, and its verifier, which records
+/// the peer's chain, whether it verified, and the TLS version of the last handshake.
 /// `alpn`: the protocols offered (`h2`, `http/1.1` for HTTP; none for a bare handshake).
 pub fn client_config(
     module: &Module,
     alpn: &[&[u8]],
-) -> Result<(rustls::ClientConfig, Arc<Recorder>), ProbesError> {
+) -> Result<(rustls::ClientConfig, Arc<RecordingVerifier>), ProbesError> {
     let provider = provider();
-    let inner = if module.insecure {
-        None
+    let check = if module.insecure {
+        Check::Nothing
     } else {
         let mut roots = RootCertStore::empty();
         let mut certs = system_roots().or_else(|e| {
@@ -166,13 +75,9 @@ pub fn client_config(
                 .map_err(|e| {
                     ProbesError::Roots(format!("cannot build the certificate verifier: {e}"))
                 })?;
-        Some(verifier)
+        Check::WebPki(verifier)
     };
-    let recorder = Arc::new(Recorder {
-        inner,
-        provider: provider.clone(),
-        seen: Mutex::new(Seen::default()),
-    });
+    let recorder = Arc::new(RecordingVerifier::recording(check, &provider));
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ProbesError::Roots(format!("cannot set up TLS: {e}")))?

@@ -1,16 +1,24 @@
-//! The command line: `peeper-server [flags]` serves; `peeper-server token ...` manages
-//! tokens. Every flag has a `PEEPER_*` environment twin (clap resolves flag > env) and a key
+//! The command line: `peeper-server [flags]` serves (`serve.rs`); `peeper-server token ...`
+//! manages tokens (`token.rs`), `agents` and `checks` what liveness tracks (`liveness.rs`),
+//! `certs init` and `alertmanager-config` write an installation's files (`generate.rs`). Every flag has a `PEEPER_*` environment twin (clap resolves flag > env) and a key
 //! in the config file (merged in [`crate::config`]). Flags are global, so
 //! `peeper-server token create --tenant a --data-dir D` works.
 
-use crate::admin::Admin;
+mod generate;
+mod liveness;
+mod serve;
+mod token;
+
+pub use generate::CertsCommand;
+pub use liveness::{AgentsCommand, ChecksCommand};
+pub use token::{TokenCommand, format_utc};
+
 use crate::config::{
     ConfigError, DEFAULT_DATA_DIR, FileConfig, ForwardMode, Overrides, ServerConfig,
 };
-use crate::forward::Forwarder;
-use crate::liveness::{LivenessOverrides, StoreClient};
-use crate::server::{self, ServerError};
-use crate::tokens::{TokenError, TokenStore};
+use crate::liveness::LivenessOverrides;
+use crate::server::ServerError;
+use crate::tokens::TokenError;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -151,75 +159,6 @@ pub enum Command {
     CheckConfig,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum CertsCommand {
-    /// Write a new CA and a server certificate for HOST under DIR (ca/, dev/, crt/).
-    Init {
-        /// Directory to write into (created if missing).
-        #[arg(long, default_value = "certs")]
-        dir: PathBuf,
-        /// The server's host name, as agents will connect to it.
-        #[arg(long, default_value = "localhost")]
-        host: String,
-        /// An address agents may connect by (repeatable); loopback is always in.
-        #[arg(long = "ip", value_name = "ADDRESS")]
-        ips: Vec<std::net::IpAddr>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AgentsCommand {
-    /// Every agent with its last push, its age and its state (up or silent).
-    List {
-        /// Only this tenant's agents.
-        #[arg(long)]
-        tenant: Option<String>,
-    },
-    /// Retire a decommissioned host: its silence alert resolves, and its checks are
-    /// forgotten too. An agent that pushes again is tracked again.
-    Forget { tenant: String, instance: String },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ChecksCommand {
-    /// Every passive check with its last result, its age and its state.
-    List {
-        /// Only this tenant's checks.
-        #[arg(long)]
-        tenant: Option<String>,
-    },
-    /// Retire one check: its alerts resolve. A check that reports again is tracked again.
-    Forget {
-        tenant: String,
-        instance: String,
-        check: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token for a tenant and print it once on stdout.
-    Create {
-        /// Tenant name: 1 to 64 of A-Z a-z 0-9 _ . -
-        #[arg(long)]
-        tenant: String,
-        /// Address or CIDR block the token may be used from (repeatable); none = anywhere.
-        #[arg(long = "allow", value_name = "CIDR")]
-        allow: Vec<String>,
-        /// This token's ingestion rate in samples/s (0 = unlimited) instead of
-        /// [limits] max_samples_per_second_per_token.
-        #[arg(long = "rate-limit", value_name = "SAMPLES_PER_SEC")]
-        rate_limit: Option<u64>,
-    },
-    /// List tokens: id, tenant, created, allow list (never the token or its hash).
-    List,
-    /// Revoke a token by id; running servers stop accepting it within a second.
-    Revoke {
-        /// The token's id, as `token list` shows it.
-        id: String,
-    },
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
@@ -290,75 +229,17 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-            token_command(command, data_dir)
+            token::run(command, data_dir)
         }
-        Some(Command::Certs(CertsCommand::Init { dir, host, ips })) => {
-            let files = crate::devcert::init_with_ips(dir, host, ips)?;
-            eprintln!(
-                "wrote {}, {}, {} and {}",
-                files.ca_cert.display(),
-                files.server_cert.display(),
-                files.server_key.display(),
-                files.proxy_pem.display()
-            );
-            Ok(())
-        }
+        Some(Command::Certs(command)) => generate::certs(command),
         Some(Command::AlertmanagerConfig {
             templates,
             out,
             telegram,
             email,
-        }) => {
-            let env = |name: &str| std::env::var(name).ok();
-            let force = crate::alerting::Force {
-                telegram: *telegram,
-                email: *email,
-            };
-            let text = crate::alerting::render(&env, templates, force)?;
-            match out {
-                Some(path) => crate::alerting::write_private(path, &text)?,
-                None => print!("{text}"),
-            }
-            Ok(())
-        }
-        Some(Command::Agents(command)) => {
-            let admin = admin(&cli, file)?;
-            let out = runtime()?.block_on(async {
-                match command {
-                    AgentsCommand::List { tenant } => admin.list_agents(tenant.as_deref()).await,
-                    AgentsCommand::Forget { tenant, instance } => {
-                        let checks = admin.forget_agent(tenant, instance).await?;
-                        Ok(format!(
-                            "forgot agent {instance} of tenant {tenant} and its {checks} check(s); \
-                             their alerts resolve at the next rule evaluation\n"
-                        ))
-                    }
-                }
-            })?;
-            print!("{out}");
-            Ok(())
-        }
-        Some(Command::Checks(command)) => {
-            let admin = admin(&cli, file)?;
-            let out = runtime()?.block_on(async {
-                match command {
-                    ChecksCommand::List { tenant } => admin.list_checks(tenant.as_deref()).await,
-                    ChecksCommand::Forget {
-                        tenant,
-                        instance,
-                        check,
-                    } => {
-                        admin.forget_check(tenant, instance, check).await?;
-                        Ok(format!(
-                            "forgot check {check} on {instance} of tenant {tenant}; its alerts \
-                             resolve at the next rule evaluation\n"
-                        ))
-                    }
-                }
-            })?;
-            print!("{out}");
-            Ok(())
-        }
+        }) => generate::alertmanager_config(templates, out.as_deref(), *telegram, *email),
+        Some(Command::Agents(command)) => liveness::agents(&cli, file, command),
+        Some(Command::Checks(command)) => liveness::checks(&cli, file, command),
         Some(Command::CheckConfig) => {
             let config = ServerConfig::from_sources(cli.overrides(), file)?;
             if runtime()?.block_on(crate::checkconfig::check(&config)) {
@@ -369,149 +250,18 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         None => {
             let config = ServerConfig::from_sources(cli.overrides(), file)?;
-            init_logging();
-            serve(&cli, config)
+            serve::init_logging();
+            serve::serve(&cli, config)
         }
     }
 }
 
-/// The store access of the server's configuration, for commands that do not listen: the
-/// transport settings (TLS or plaintext) are left out, everything else is validated.
-fn admin(cli: &Cli, mut file: FileConfig) -> Result<Admin, CliError> {
-    let mut over = cli.overrides();
-    (over.tls_cert, over.tls_key, over.plaintext) = (None, None, true);
-    (file.tls_cert, file.tls_key, file.plaintext) = (None, None, Some(true));
-    let config = ServerConfig::from_sources(over, file)?;
-    let forwarder = Forwarder::new(config.forward_timeout())
-        .map_err(|e| CliError::Server(ServerError::Forward(e)))?;
-    let client = StoreClient::new(
-        config.liveness(),
-        config.store(),
-        config.forward_mode(),
-        forwarder,
-    );
-    Ok(Admin::new(client, config.liveness().clone())?)
-}
-
+/// The single-threaded runtime of the commands that do not serve.
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(CliError::Runtime)
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
-
-/// Serves until SIGTERM/SIGINT; every SIGHUP reads the config file (and the TLS files) again.
-fn serve(cli: &Cli, config: ServerConfig) -> Result<(), CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)?;
-    runtime.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut running = server::start(config).await?;
-        let mut hangup = signal(SignalKind::hangup()).map_err(CliError::Runtime)?;
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-        let shutdown = server::shutdown_signal();
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                _ = hangup.recv() => {
-                    tracing::info!("SIGHUP: reading the configuration again");
-                    let next = cli
-                        .file()
-                        .and_then(|file| ServerConfig::from_sources(cli.overrides(), file))
-                        .map_err(|e| e.to_string());
-                    running.reload(next);
-                }
-            }
-        }
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-        tracing::info!("signal received");
-        running.shutdown().await;
-        tracing::info!("stopped");
-        Ok(())
-    })
-}
-
-fn token_command(command: &TokenCommand, data_dir: PathBuf) -> Result<(), CliError> {
-    let mut store = TokenStore::open(&data_dir)?;
-    match command {
-        TokenCommand::Create {
-            tenant,
-            allow,
-            rate_limit,
-        } => {
-            let (id, token) = store.create_with(tenant, allow, *rate_limit)?;
-            println!("{token}");
-            eprintln!(
-                "created token {id} for tenant {tenant} in {}; it is shown only now, store it \
-                 in the agent's token file",
-                store.path().display()
-            );
-        }
-        TokenCommand::List => {
-            println!(
-                "{:<8}  {:<24}  {:<20}  {:<12}  ALLOW",
-                "ID", "TENANT", "CREATED", "RATE"
-            );
-            for t in store.list() {
-                let allow = if t.allow.is_empty() {
-                    "any".to_owned()
-                } else {
-                    t.allow.join(",")
-                };
-                let rate = match t.rate_limit {
-                    Some(0) => "unlimited".to_owned(),
-                    Some(n) => format!("{n}/s"),
-                    None => "default".to_owned(),
-                };
-                println!(
-                    "{:<8}  {:<24}  {:<20}  {rate:<12}  {allow}",
-                    t.id,
-                    t.tenant,
-                    format_utc(t.created)
-                );
-            }
-        }
-        TokenCommand::Revoke { id } => {
-            let entry = store.revoke(id)?;
-            eprintln!("revoked token {} of tenant {}", entry.id, entry.tenant);
-        }
-    }
-    Ok(())
-}
-
-/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn format_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
 
 #[cfg(test)]
