@@ -1,6 +1,7 @@
 //! The command line. Every flag has a `PEEPER_*` environment twin (clap reads it) and a key
 //! in the TOML config file (merged in [`crate::config`]); precedence flag > env > file > default.
 
+use crate::config::Transport;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -62,9 +63,11 @@ pub struct Cli {
         long,
         env = "PEEPER_TRANSPORT",
         global = true,
-        value_name = "https|grpc"
+        value_name = "https|grpc",
+        value_enum,
+        ignore_case = true
     )]
-    pub transport: Option<String>,
+    pub transport: Option<Transport>,
 
     /// Collect once and exit (with `--print`: print; otherwise push and exit non-zero on failure).
     #[arg(long)]

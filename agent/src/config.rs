@@ -28,10 +28,11 @@ pub struct FileConfig {
     pub sections: BTreeMap<String, toml::Value>,
 }
 
-/// How batches reach the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How batches reach the server (`--transport`, and `transport` in the file: case-insensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Transport {
     /// Prometheus remote-write over HTTPS.
+    #[value(alias = "http")]
     Https,
     /// The `peeper.v1` gRPC service over TLS (h2).
     Grpc,
@@ -171,7 +172,10 @@ impl AgentConfig {
                     Some(path) if !path.exists() => return Err(ConfigError::MissingCaFile(path)),
                     other => other,
                 },
-                transport: parse_transport(cli.transport.as_ref().or(file.transport.as_ref()))?,
+                transport: match cli.transport {
+                    Some(transport) => transport,
+                    None => parse_transport(file.transport.as_ref())?,
+                },
                 buffer_max_bytes: cli
                     .buffer_max_bytes
                     .or(file.buffer_max_bytes)
@@ -233,12 +237,13 @@ fn read_token(path: &Path) -> Result<String, ConfigError> {
     Ok(token.to_owned())
 }
 
-fn parse_transport(value: Option<&String>) -> Result<Transport, ConfigError> {
+/// A `transport` value that clap did not parse (the config file's, an env file's): the
+/// spellings `--transport` accepts.
+pub(crate) fn parse_transport(value: Option<&String>) -> Result<Transport, ConfigError> {
     match value.map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(Transport::Https),
-        Some(v) if v == "https" || v == "http" => Ok(Transport::Https),
-        Some(v) if v == "grpc" => Ok(Transport::Grpc),
-        Some(other) => Err(ConfigError::Transport(other)),
+        Some(v) => <Transport as clap::ValueEnum>::from_str(&v, true)
+            .map_err(|_| ConfigError::Transport(v)),
     }
 }
 

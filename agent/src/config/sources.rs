@@ -109,7 +109,7 @@ fn overlay_flags(cli: &mut Cli, matches: &ArgMatches, env: &EnvFiles) -> Result<
         cli.drain_rate = Some(number("PEEPER_DRAIN_RATE", v)?);
     }
     if let Some(v) = from_file("transport", "PEEPER_TRANSPORT") {
-        cli.transport = Some(v);
+        cli.transport = Some(super::parse_transport(Some(&v))?);
     }
     Ok(())
 }

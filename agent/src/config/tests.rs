@@ -128,13 +128,22 @@ fn bad_input_names_the_problem_and_the_fix() {
         .to_string();
     assert!(err.contains("sever") && err.contains("agent.toml"), "{err}");
 
-    let err = AgentConfig::try_new(
-        &cli(&["--server", "http://x", "--transport", "carrier-pigeon"]),
-        &no_env,
-        true,
+    // A bad --transport is clap's error; a bad `transport` in the file is the config's.
+    let err = Cli::try_parse_from(["peeper-agent", "--transport", "carrier-pigeon"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("carrier-pigeon") && err.contains("https"),
+        "{err}"
+    );
+    std::fs::write(
+        &file,
+        "transport = \"carrier-pigeon\"\nserver = \"http://x\"\n",
     )
-    .unwrap_err()
-    .to_string();
+    .unwrap();
+    let err = AgentConfig::try_new(&cli(&["--config", file.to_str().unwrap()]), &no_env, true)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("carrier-pigeon") && err.contains("https"),
         "{err}"
