@@ -2,6 +2,7 @@
 //! to a Peeper server or any Prometheus remote-write receiver. The product host opens no
 //! port.
 #![forbid(unsafe_code)]
+#![deny(missing_debug_implementations)]
 
 pub mod check;
 pub mod cli;

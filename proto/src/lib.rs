@@ -9,6 +9,7 @@
 //! - [`duration`]: durations as people write them (`15s`, `1m30s`, `30d`).
 //! - [`status`]: the status contract, the server's answers and the sender's action on each.
 #![forbid(unsafe_code)]
+#![deny(missing_debug_implementations)]
 
 pub mod codec;
 pub mod duration;

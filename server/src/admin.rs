@@ -36,6 +36,7 @@ pub enum AdminError {
 }
 
 /// Liveness state as the store holds it.
+#[derive(Debug)]
 pub struct Admin {
     client: StoreClient,
     config: LivenessConfig,

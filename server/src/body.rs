@@ -139,6 +139,7 @@ enum Framing {
 }
 
 /// A body read under [`BodyError`]'s bounds.
+#[derive(Debug)]
 pub struct GuardedBody<B> {
     inner: B,
     charge: Charge,

@@ -32,6 +32,7 @@
 //! # let _ = (url, token); Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![deny(missing_debug_implementations)]
 
 pub mod admin;
 pub mod alerting;

@@ -39,6 +39,16 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("tls", &self.tls.is_some())
+            .field("trusted", &self.trusted)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Accepts until shutdown, then lets connections finish for up to [`DRAIN_TIMEOUT`].
 pub async fn accept_loop(
     listener: TcpListener,

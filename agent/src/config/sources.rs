@@ -18,6 +18,7 @@ pub struct Sources {
 }
 
 /// One reading of every input.
+#[derive(Debug)]
 pub struct Loaded {
     pub cli: Cli,
     pub env: EnvFiles,

@@ -42,6 +42,7 @@ impl DeliveryHandle {
 
 /// Reconfigures a running delivery loop (a reload): a new sender (server URL, token, CA,
 /// transport) and drain rate take over from the next send; the queue is untouched.
+#[derive(Debug)]
 pub struct DeliveryControl {
     tx: watch::Sender<Option<(Sender, u32)>>,
 }
@@ -58,6 +59,7 @@ enum Source {
     Memory,
 }
 
+#[derive(Debug)]
 pub struct Delivery {
     sender: Sender,
     disk: DiskQueue,

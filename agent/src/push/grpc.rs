@@ -20,6 +20,18 @@ pub struct GrpcSender {
     authorization: Option<MetadataValue<tonic::metadata::Ascii>>,
 }
 
+/// Never shows the token.
+impl std::fmt::Debug for GrpcSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcSender")
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 impl GrpcSender {
     pub fn try_new(config: &PushConfig) -> Result<Self, PushError> {
         let origin = origin(&config.write_url);

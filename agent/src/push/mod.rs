@@ -56,13 +56,13 @@ pub enum SendOutcome {
 }
 
 /// Sends encoded batches to the server over the configured transport.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Sender {
     url: String,
     transport: TransportSender,
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 enum TransportSender {
     Https(HttpsSender),
     Grpc(grpc::GrpcSender),
@@ -100,6 +100,19 @@ struct HttpsSender {
     client: reqwest::Client,
     url: String,
     authorization: Option<String>,
+}
+
+/// Shows the URL, never the token.
+impl std::fmt::Debug for HttpsSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpsSender")
+            .field("url", &self.url)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpsSender {

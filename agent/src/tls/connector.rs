@@ -23,6 +23,12 @@ pub struct GrpcConnector {
     tls: tokio_rustls::TlsConnector,
 }
 
+impl std::fmt::Debug for GrpcConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcConnector").finish_non_exhaustive()
+    }
+}
+
 impl GrpcConnector {
     pub fn new(config: ClientConfig) -> Self {
         GrpcConnector {

@@ -32,6 +32,7 @@ pub fn metric_name(prefix: &str, key: &str) -> String {
 const STATUS: &str = "mysql_global_status_";
 
 /// The grouped families of `SHOW GLOBAL STATUS`, filled as rows arrive.
+#[derive(Debug)]
 struct Grouped {
     commands: MetricFamily,
     handlers: MetricFamily,
@@ -140,6 +141,7 @@ impl Grouped {
 }
 
 /// Builds the families of `SHOW GLOBAL STATUS` row by row.
+#[derive(Debug)]
 pub struct GlobalStatus {
     generic: Vec<MetricFamily>,
     grouped: Grouped,
@@ -237,7 +239,7 @@ impl GlobalStatus {
 }
 
 /// Builds the families of `SHOW GLOBAL VARIABLES` row by row.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct GlobalVariables {
     families: Vec<MetricFamily>,
     /// innodb_version, version, version_comment, wsrep_cluster_name, wsrep_provider_options.
