@@ -109,13 +109,22 @@ impl Loops {
 }
 
 /// The first tick after the configured delay, then one every interval.
-async fn ticker(interval: Duration, first: FirstCycle) -> tokio::time::Interval {
+/// `None` when the loop was told to stop before its first cycle.
+async fn ticker(
+    interval: Duration,
+    first: FirstCycle,
+    stop: &mut oneshot::Receiver<()>,
+) -> Option<tokio::time::Interval> {
     if first == FirstCycle::Jittered {
-        tokio::time::sleep(interval.mul_f64(crate::push::random_fraction())).await;
+        let jitter = interval.mul_f64(crate::push::random_fraction());
+        tokio::select! {
+            _ = tokio::time::sleep(jitter) => {}
+            _ = &mut *stop => return None,
+        }
     }
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker
+    Some(ticker)
 }
 
 /// Waits for the next tick; false when the loop was told to stop.
@@ -161,9 +170,8 @@ async fn collector_loop(
     first: FirstCycle,
     mut stop: oneshot::Receiver<()>,
 ) {
-    let mut ticker = tokio::select! {
-        ticker = ticker(config.interval, first) => ticker,
-        _ = &mut stop => return,
+    let Some(mut ticker) = ticker(config.interval, first, &mut stop).await else {
+        return;
     };
     let mut idle = None;
     while next_cycle(&mut ticker, &mut stop).await {
@@ -226,9 +234,8 @@ async fn self_metrics_loop(
     first: FirstCycle,
     mut stop: oneshot::Receiver<()>,
 ) {
-    let mut ticker = tokio::select! {
-        ticker = ticker(config.interval, first) => ticker,
-        _ = &mut stop => return,
+    let Some(mut ticker) = ticker(config.interval, first, &mut stop).await else {
+        return;
     };
     while next_cycle(&mut ticker, &mut stop).await {
         let mut families = vec![interval_family(config.interval)];
