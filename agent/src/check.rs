@@ -78,10 +78,11 @@ fn series(families: &[MetricFamily]) -> usize {
 }
 
 /// The series by which a collector says its target answers.
-const TARGET_FLAGS: [&str; 6] = [
+const TARGET_FLAGS: [&str; 7] = [
     "mysql_up",
     "pg_up",
     "apache_up",
+    "nginx_up",
     "docker_up",
     "probe_success",
     "ssl_probe_success",

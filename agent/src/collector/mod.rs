@@ -10,6 +10,7 @@ pub mod checks;
 pub mod docker;
 pub mod linux;
 pub mod mysql;
+pub mod nginx;
 pub mod postgres;
 pub mod probes;
 pub mod registry;
