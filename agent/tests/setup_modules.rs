@@ -70,11 +70,19 @@ fn every_agent_setting_of_the_env_examples_reaches_the_agent() {
     );
 }
 
+/// A case: its name, the flags, a switch set in an env file, the modules the check push names.
+type Case = (
+    &'static str,
+    &'static [&'static str],
+    Option<(&'static str, &'static str)>,
+    &'static str,
+);
+
 #[test]
 fn a_module_is_on_by_its_flag_or_its_switch() {
     let dir = tempfile::tempdir().unwrap();
     // Each case in a copy of its own, all at once: the check push takes a few seconds to fail.
-    let cases: [(&str, &[&str], Option<(&str, &str)>, &str); 4] = [
+    let cases: [Case; 4] = [
         ("nginx-flag", &["--nginx"], None, "linux nginx"),
         (
             "nginx-switch",
