@@ -7,7 +7,7 @@
 #                         Grafana's provisioning; native (Debian packages), or Compose where a
 #                         Docker engine and docker-compose run (--native forces native)
 #   sudo ./setup.sh -i agent [--mysql|-m] [--postgres|-o] [--apache|-a] [--docker|-d]
-#                         [--certs|-c] [--probes]
+#                         [--certs|-c] [--nginx] [--probes]
 #                         an agent on a product host, pushing to PEEPER_HOST; its token comes from
 #                         a file peeper-token next to this script (stored 0600, then deleted)
 #   ./setup.sh --token TENANT    a new agent token for TENANT (on the server host)
@@ -18,7 +18,7 @@
 #   ./setup.sh -h               this help
 #
 # Settings: env/.env and the module files env/.env.telegram, .env.email, .env.backup,
-# .env.blackbox, .env.mysql, .env.postgres, .env.apache, .env.docker, .env.certs
+# .env.blackbox, .env.mysql, .env.postgres, .env.apache, .env.nginx, .env.docker, .env.certs
 # (copy each from its *.example, commented line by line). A module is on by its flag, by
 # PEEPER_<MODULE>_ENABLED=true or by Peeper 0.7's name (MYSQL_EXPORTER_ENABLED,
 # POSTGRES_EXPORTER_ENABLED, BACKUP_ENABLED, BLACKBOX_EXPORTER_ENABLED, EMAIL_ENABLED,
@@ -54,10 +54,11 @@ usage() {
 }
 
 # -i's flags into WITH_* switches; the env files' switches are folded in by the installers.
-# shellcheck disable=SC2034 # WITH_APACHE, WITH_DOCKER are read as ${!flag}
+# shellcheck disable=SC2034 # WITH_APACHE, WITH_NGINX, WITH_DOCKER are read as ${!flag}
 parse_install() {
   WITH_BACKUP=0 WITH_BLACKBOX=0 WITH_EMAIL=0 WITH_TELEGRAM=0 FORCE_NATIVE=0
-  WITH_MYSQL=0 WITH_POSTGRES=0 WITH_APACHE=0 WITH_DOCKER=0 WITH_CERTS=0 WITH_PROBES=0
+  WITH_MYSQL=0 WITH_POSTGRES=0 WITH_APACHE=0 WITH_NGINX=0 WITH_DOCKER=0 WITH_CERTS=0
+  WITH_PROBES=0
   TARGET=server
   local arg
   for arg in "$@"; do
@@ -71,6 +72,7 @@ parse_install() {
     -m | --mysql) WITH_MYSQL=1 ;;
     -o | --postgres) WITH_POSTGRES=1 ;;
     -a | --apache) WITH_APACHE=1 ;;
+    --nginx) WITH_NGINX=1 ;;
     -d | --docker) WITH_DOCKER=1 ;;
     -c | --certs) WITH_CERTS=1 ;;
     --probes) WITH_PROBES=1 ;;
@@ -79,8 +81,8 @@ parse_install() {
     esac
   done
   if [ "$TARGET" = server ]; then
-    for arg in WITH_MYSQL WITH_POSTGRES WITH_APACHE WITH_DOCKER WITH_CERTS WITH_PROBES; do
-      [ "${!arg}" = 0 ] || die "the agent modules (-m -o -a -d -c --probes) go with ./setup.sh -i agent"
+    for arg in WITH_MYSQL WITH_POSTGRES WITH_APACHE WITH_NGINX WITH_DOCKER WITH_CERTS WITH_PROBES; do
+      [ "${!arg}" = 0 ] || die "the agent modules (-m -o -a -d -c --nginx --probes) go with ./setup.sh -i agent"
     done
     module_on "$WITH_BACKUP" PEEPER_BACKUP_ENABLED BACKUP_ENABLED && WITH_BACKUP=1
     module_on "$WITH_BLACKBOX" PEEPER_BLACKBOX_ENABLED BLACKBOX_EXPORTER_ENABLED && WITH_BLACKBOX=1

@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(victoria-metrics curl haproxy apache2 mariadb-server postgresql docker.io busybox-static
+PACKAGES=(victoria-metrics curl haproxy apache2 nginx mariadb-server postgresql docker.io busybox-static
   prometheus prometheus-alertmanager python3-aiosmtpd docker-compose shellcheck
-  dpkg-dev systemd adduser)
+  prometheus-nginx-exporter prometheus-node-exporter dpkg-dev systemd adduser)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -78,19 +78,29 @@ fn series(families: &[MetricFamily]) -> usize {
 }
 
 /// The series by which a collector says its target answers.
-const TARGET_FLAGS: [&str; 6] = [
+const TARGET_FLAGS: [&str; 7] = [
     "mysql_up",
     "pg_up",
     "apache_up",
+    "nginx_up",
     "docker_up",
     "probe_success",
     "ssl_probe_success",
 ];
 
-/// The target flags at 0, named with their target.
+/// The series by which a collector says something could not be read, at 1.
+const ERROR_FLAGS: [&str; 1] = ["node_textfile_scrape_error"];
+
+/// The target flags at 0, named with their target, and the error flags at 1.
 fn down_targets(families: &[MetricFamily]) -> Vec<String> {
     let mut down = Vec::new();
     for family in families {
+        if ERROR_FLAGS.contains(&family.name.as_str()) {
+            if family.series.iter().any(|s| s.value != 0.0) {
+                down.push(format!("{} 1 (the log names the file)", family.name));
+            }
+            continue;
+        }
         if !TARGET_FLAGS.contains(&family.name.as_str()) {
             continue;
         }

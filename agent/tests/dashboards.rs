@@ -79,7 +79,7 @@ fn substitute(expr: &str, tenant: &str, instance: &str) -> String {
 fn dashboards_have_the_structure_grafana_loads_and_the_conventions() {
     let all = dashboards();
     assert!(
-        all.len() >= 8,
+        all.len() >= 9,
         "dashboards: {:?}",
         all.iter().map(|d| &d.0).collect::<Vec<_>>()
     );

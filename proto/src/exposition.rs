@@ -1,4 +1,12 @@
-//! Prometheus text exposition format 0.0.4, as `peeper-agent --once --print` writes it.
+//! Prometheus text exposition format 0.0.4: written as `peeper-agent --once --print` shows
+//! it ([`encode_text`]) and read as exporters and `*.prom` files hold it ([`parse_text`]).
+
+mod parse;
+
+pub use parse::{
+    TextError, TextFamily, TextSample, TextType, is_label_name, is_metric_name, parse_float,
+    parse_text,
+};
 
 use crate::model::MetricFamily;
 use std::fmt::Write;

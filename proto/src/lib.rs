@@ -3,7 +3,8 @@
 //! - [`prometheus`]: remote-write 1.0 messages, generated from `proto/prometheus/remote.proto`.
 //! - [`v1`]: the `peeper.v1` gRPC ingest service.
 //! - [`model`]: metric families as collectors produce them, kept apart from their encoders.
-//! - [`exposition`] and [`remote_write`]: the two encoders of the model.
+//! - [`exposition`] and [`remote_write`]: the two encoders of the model; `exposition` also
+//!   reads the text format (`*.prom` files, exporters' pages).
 //! - [`codec`]: snappy (block format) and zstd body compression with size limits.
 //! - [`names`]: series names agent and server both depend on (liveness and checks).
 //! - [`duration`]: durations as people write them (`15s`, `1m30s`, `30d`).

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The agent install on a product host (`./setup.sh -i agent [-m] [-o] [-a] [-d] [-c]
-# [--probes]`): the server from PEEPER_HOST in env/.env, the modules from flags and env files,
+# [--nginx] [--probes]`): the server from PEEPER_HOST in env/.env, the modules from flags and env files,
 # the token from a file `peeper-token` next to setup.sh (stored 0600, then deleted, as Peeper 0.7
 # does), checked with one real push before anything is installed.
 
@@ -11,7 +11,8 @@ AGENT_VARS=(PEEPER_SERVER_URL PEEPER_TOKEN_FILE PEEPER_CA_FILE PEEPER_BUFFER_DIR
   PEEPER_MYSQL_PASSWORD PEEPER_MYSQL_PASSWORD_FILE
   PEEPER_POSTGRES_ENABLED PEEPER_POSTGRES_HOST PEEPER_POSTGRES_PORT PEEPER_POSTGRES_DATABASE
   PEEPER_POSTGRES_USER PEEPER_POSTGRES_PASSWORD PEEPER_POSTGRES_PASSWORD_FILE PEEPER_POSTGRES_SSLMODE
-  PEEPER_APACHE_ENABLED PEEPER_APACHE_URL PEEPER_DOCKER_ENABLED PEEPER_DOCKER_SOCKET
+  PEEPER_APACHE_ENABLED PEEPER_APACHE_URL PEEPER_NGINX_ENABLED PEEPER_NGINX_URL
+  PEEPER_TEXTFILE_ENABLED PEEPER_TEXTFILE_DIR PEEPER_DOCKER_ENABLED PEEPER_DOCKER_SOCKET
   PEEPER_DOCKER_CONTAINER_LABELS PEEPER_CERTS_ENABLED PEEPER_CERTS_ENDPOINTS PEEPER_CERTS_FILES
   PEEPER_CERTS_CA_FILE PEEPER_PROBES_ENABLED PEEPER_PROBES_DIR
   PEEPER_PROBES_CA_FILE)
@@ -45,7 +46,7 @@ agent_modules() {
     export PEEPER_CERTS_ENABLED=false
   fi
   local module var flag
-  for module in apache docker; do
+  for module in apache nginx docker; do
     var="PEEPER_${module^^}_ENABLED"
     flag="WITH_${module^^}"
     if module_on "${!flag}" "$var"; then

@@ -35,7 +35,7 @@ load_env_file() {
 
 # Every env file, in this order (module files after the main one).
 ENV_FILES=(.env .env.telegram .env.email .env.backup .env.blackbox .env.mysql .env.postgres
-  .env.apache .env.docker .env.certs)
+  .env.apache .env.nginx .env.docker .env.certs)
 
 load_settings() {
   local file

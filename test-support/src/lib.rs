@@ -19,6 +19,8 @@ pub mod installer;
 pub mod legit;
 pub mod mariadb;
 mod metrics;
+pub mod nginx;
+pub mod node_exporter;
 pub mod packages;
 pub mod postgres;
 pub mod server;

@@ -10,9 +10,11 @@ pub mod checks;
 pub mod docker;
 pub mod linux;
 pub mod mysql;
+pub mod nginx;
 pub mod postgres;
 pub mod probes;
 pub mod registry;
+pub mod textfile;
 
 pub use registry::{Collectors, Spec};
 

@@ -3,15 +3,17 @@
 //! follow from [`COLLECTORS`].
 
 use super::{Collector, CollectorConfig};
-use super::{apache, certs, checks, docker, linux, mysql, postgres, probes};
+use super::{apache, certs, checks, docker, linux, mysql, nginx, postgres, probes, textfile};
 use crate::settings::{ConfigError, EnvLookup};
 use std::any::Any;
 use std::sync::Arc;
 
 /// Every collector, in the order they start. Adding one: its module and one line here.
-pub const COLLECTORS: [Registration; 8] = [
+pub const COLLECTORS: [Registration; 10] = [
     Registration::of::<linux::LinuxConfig>(),
+    Registration::of::<textfile::TextfileConfig>(),
     Registration::of::<apache::ApacheConfig>(),
+    Registration::of::<nginx::NginxConfig>(),
     Registration::of::<mysql::MysqlConfig>(),
     Registration::of::<postgres::PostgresConfig>(),
     Registration::of::<docker::DockerConfig>(),

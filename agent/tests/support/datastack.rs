@@ -1,5 +1,6 @@
 //! Everything Peeper's dashboards show, on loopback, for real: an agent with every collector
-//! on (Linux, Docker, Apache, a MariaDB replica, PostgreSQL, certificates, probes, checks)
+//! on (Linux, Docker, Apache, nginx, a MariaDB replica, PostgreSQL, certificates, probes,
+//! checks, textfiles)
 //! pushing through HAProxy (TLS) to peeper-server into VictoriaMetrics, which also scrapes the
 //! stack's own `/metrics` (server, itself, vmalert, Alertmanager, HAProxy) with
 //! `compose/victoriametrics/scrape.yml`; vmalert evaluates the rules (so alerts fire).
@@ -11,6 +12,7 @@ use peeper_test_support::certs as testutil;
 use peeper_test_support::docker::Dockerd;
 use peeper_test_support::haproxy::{Haproxy, PROXY_SOURCE};
 use peeper_test_support::mariadb::Mariadb;
+use peeper_test_support::nginx::Nginx;
 use peeper_test_support::postgres::{PEEPER_PASSWORD, Postgres};
 use peeper_test_support::server::ServerProcess;
 use peeper_test_support::{VictoriaMetrics, repo_root, wait_until};
@@ -30,6 +32,7 @@ pub struct DataStack {
     _vmalert: Vmalert,
     _alertmanager: Alertmanager,
     _apache: Apache,
+    _nginx: Nginx,
     _primary: Mariadb,
     _replica: Mariadb,
     _postgres: Postgres,
@@ -141,6 +144,7 @@ impl DataStack {
         .unwrap();
         vm.reload();
         let apache = Apache::start(Mpm::Event);
+        let nginx = Nginx::start();
         let (primary, replica) = replicated_mariadb();
         let postgres = Postgres::start();
         let engine = containers();
@@ -151,6 +155,7 @@ impl DataStack {
             &proxy,
             &certs.ca_cert,
             &apache,
+            &nginx,
             &replica,
             &postgres,
             &engine,
@@ -164,6 +169,7 @@ impl DataStack {
             _vmalert: vmalert,
             _alertmanager: alertmanager,
             _apache: apache,
+            _nginx: nginx,
             _primary: primary,
             _replica: replica,
             _postgres: postgres,
@@ -225,6 +231,7 @@ fn spawn_agent(
     proxy: &Haproxy,
     ca: &Path,
     apache: &Apache,
+    nginx: &Nginx,
     replica: &Mariadb,
     postgres: &Postgres,
     engine: &Dockerd,
@@ -244,6 +251,13 @@ fn spawn_agent(
             apache.status_url(),
             endpoint.port()
         ),
+    )
+    .unwrap();
+    let textfiles = d.join("textfile");
+    std::fs::create_dir_all(&textfiles).unwrap();
+    std::fs::write(
+        textfiles.join("backup.prom"),
+        "# TYPE backup_last_success_timestamp_seconds gauge\nbackup_last_success_timestamp_seconds 1.7e9\n",
     )
     .unwrap();
     std::fs::write(
@@ -268,6 +282,9 @@ fn spawn_agent(
         .arg(d.join("buffer"))
         .env("PEEPER_APACHE_ENABLED", "true")
         .env("PEEPER_APACHE_URL", apache.status_url())
+        .env("PEEPER_NGINX_ENABLED", "true")
+        .env("PEEPER_NGINX_URL", nginx.status_url())
+        .env("PEEPER_TEXTFILE_DIR", &textfiles)
         .env("PEEPER_MYSQL_ENABLED", "true")
         .env("PEEPER_MYSQL_HOST", "127.0.0.1")
         .env("PEEPER_MYSQL_PORT", replica.port.to_string())
