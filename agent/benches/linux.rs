@@ -33,7 +33,9 @@ fn cpu_per_cycle() {
 fn bench(c: &mut Criterion) {
     cpu_per_cycle();
     let mut collector = LinuxCollector::new(&LinuxConfig::default());
-    c.bench_function("linux_cycle", |b| b.iter(|| black_box(collector.collect_now())));
+    c.bench_function("linux_cycle", |b| {
+        b.iter(|| black_box(collector.collect_now()))
+    });
 }
 
 criterion_group!(benches, bench);
