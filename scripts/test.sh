@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(victoria-metrics curl haproxy apache2 mariadb-server postgresql docker.io busybox-static
-  prometheus prometheus-alertmanager python3-aiosmtpd docker-compose shellcheck
+  prometheus prometheus-alertmanager prometheus-node-exporter python3-aiosmtpd docker-compose shellcheck
   dpkg-dev systemd adduser)
 
 missing=()
