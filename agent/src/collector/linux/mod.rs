@@ -6,23 +6,44 @@
 //! cycle, into reused buffers), times every area and reports node_exporter's own
 //! `node_scrape_collector_success` and `node_scrape_collector_duration_seconds`.
 
+mod arp;
 pub mod config;
+mod conntrack;
 mod cpu;
 mod diskstats;
+mod entropy;
+mod envparse;
+mod filefd;
 mod filesystem;
 mod loadavg;
 mod meminfo;
+mod names;
 mod netclass;
 mod netdev;
+mod netstat;
+mod os;
 mod pressure;
+mod schedstat;
+mod sockstat;
+mod softnet;
 mod stat;
 mod time;
+mod udp_queues;
 mod uname;
+mod vmstat;
 
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
+mod kernel_tests;
+#[cfg(test)]
 mod live_tests;
+#[cfg(test)]
+mod net_tests;
+#[cfg(test)]
+mod netclass_tests;
+#[cfg(test)]
+mod rootfs_tests;
 #[cfg(test)]
 mod tests;
 
@@ -73,11 +94,22 @@ enum Area {
     Uname,
     Pressure,
     Time,
+    Filefd,
+    Entropy,
+    Vmstat,
+    Netstat,
+    Sockstat,
+    Softnet,
+    UdpQueues,
+    Arp,
+    Conntrack,
+    Os,
+    Schedstat,
 }
 
 impl Area {
     /// In the order they run (`stat` reuses what `cpu` read).
-    const ALL: [Area; 11] = [
+    const ALL: [Area; 22] = [
         Area::Cpu,
         Area::Stat,
         Area::Meminfo,
@@ -89,6 +121,17 @@ impl Area {
         Area::Uname,
         Area::Pressure,
         Area::Time,
+        Area::Filefd,
+        Area::Entropy,
+        Area::Vmstat,
+        Area::Netstat,
+        Area::Sockstat,
+        Area::Softnet,
+        Area::UdpQueues,
+        Area::Arp,
+        Area::Conntrack,
+        Area::Os,
+        Area::Schedstat,
     ];
 
     /// node_exporter's name for the collector: the `collector` label.
@@ -105,6 +148,17 @@ impl Area {
             Area::Uname => "uname",
             Area::Pressure => "pressure",
             Area::Time => "time",
+            Area::Filefd => "filefd",
+            Area::Entropy => "entropy",
+            Area::Vmstat => "vmstat",
+            Area::Netstat => "netstat",
+            Area::Sockstat => "sockstat",
+            Area::Softnet => "softnet",
+            Area::UdpQueues => "udp_queues",
+            Area::Arp => "arp",
+            Area::Conntrack => "conntrack",
+            Area::Os => "os",
+            Area::Schedstat => "schedstat",
         }
     }
 }
@@ -126,6 +180,25 @@ struct Paths {
     mountinfo_self: PathBuf,
     pressure: PathBuf,
     kernel: PathBuf,
+    file_nr: PathBuf,
+    entropy_avail: PathBuf,
+    entropy_pool_size: PathBuf,
+    vmstat: PathBuf,
+    net_netstat: PathBuf,
+    net_snmp: PathBuf,
+    net_snmp6: PathBuf,
+    net_sockstat: PathBuf,
+    net_sockstat6: PathBuf,
+    net_softnet: PathBuf,
+    net_udp: PathBuf,
+    net_udp6: PathBuf,
+    net_arp: PathBuf,
+    conntrack_count: PathBuf,
+    conntrack_max: PathBuf,
+    conntrack_stat: PathBuf,
+    schedstat: PathBuf,
+    os_release_etc: PathBuf,
+    os_release_lib: PathBuf,
 }
 
 impl Paths {
@@ -152,6 +225,25 @@ impl Paths {
             mountinfo_self: proc.join("self/mountinfo"),
             pressure: proc.join("pressure"),
             kernel: proc.join("sys/kernel"),
+            file_nr: proc.join("sys/fs/file-nr"),
+            entropy_avail: proc.join("sys/kernel/random/entropy_avail"),
+            entropy_pool_size: proc.join("sys/kernel/random/poolsize"),
+            vmstat: proc.join("vmstat"),
+            net_netstat: proc.join("net/netstat"),
+            net_snmp: proc.join("net/snmp"),
+            net_snmp6: proc.join("net/snmp6"),
+            net_sockstat: proc.join("net/sockstat"),
+            net_sockstat6: proc.join("net/sockstat6"),
+            net_softnet: proc.join("net/softnet_stat"),
+            net_udp: proc.join("net/udp"),
+            net_udp6: proc.join("net/udp6"),
+            net_arp: proc.join("net/arp"),
+            conntrack_count: proc.join("sys/net/netfilter/nf_conntrack_count"),
+            conntrack_max: proc.join("sys/net/netfilter/nf_conntrack_max"),
+            conntrack_stat: proc.join("net/stat/nf_conntrack"),
+            schedstat: proc.join("schedstat"),
+            os_release_etc: rootfs.join("etc/os-release"),
+            os_release_lib: rootfs.join("usr/lib/os-release"),
         }
     }
 
@@ -172,6 +264,34 @@ fn read_into(path: &Path, buf: &mut String) -> Result<(), LinuxError> {
     Ok(())
 }
 
+/// Reads a file holding one unsigned decimal number (`/proc/sys/...`).
+fn read_uint(path: &Path, buf: &mut String) -> Result<u64, LinuxError> {
+    read_into(path, buf)?;
+    buf.trim().parse().map_err(|_| LinuxError::Parse {
+        file: "a /proc/sys value",
+        reason: format!("{}: not a number: {:?}", path.display(), buf.trim()),
+    })
+}
+
+/// Whether reading failed because the file does not exist (a kernel feature that is off).
+fn not_found(error: &LinuxError) -> bool {
+    matches!(error, LinuxError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// Runs an area that exports nothing when one of its files fails, as node_exporter's
+/// collectors that read everything before sending anything do.
+fn all_or_nothing(
+    out: &mut Vec<MetricFamily>,
+    area: impl FnOnce(&mut Vec<MetricFamily>) -> Result<(), LinuxError>,
+) -> Result<(), LinuxError> {
+    let start = out.len();
+    let result = area(out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
 /// Everything kept between cycles.
 #[derive(Debug)]
 struct State {
@@ -186,6 +306,10 @@ struct State {
     meminfo: meminfo::NameCache,
     filesystem: filesystem::FsState,
     netclass: netclass::NetClassState,
+    vmstat: names::NameCache,
+    netstat: names::NameCache,
+    sockstat: names::NameCache,
+    os: os::OsState,
 }
 
 impl State {
@@ -200,6 +324,10 @@ impl State {
             meminfo: meminfo::NameCache::default(),
             filesystem: filesystem::FsState::default(),
             netclass: netclass::NetClassState::default(),
+            vmstat: names::NameCache::default(),
+            netstat: names::NameCache::default(),
+            sockstat: names::NameCache::default(),
+            os: os::OsState::default(),
         }
     }
 
@@ -282,6 +410,17 @@ impl State {
             }
             Area::Pressure => pressure::collect(paths, &mut self.buf, out),
             Area::Time => time::collect(paths, &mut self.buf, out),
+            Area::Filefd => filefd::collect(paths, &mut self.buf, out),
+            Area::Entropy => entropy::collect(paths, &mut self.buf, out),
+            Area::Vmstat => vmstat::collect(paths, &mut self.buf, &mut self.vmstat, out),
+            Area::Netstat => netstat::collect(paths, &mut self.buf, &mut self.netstat, out),
+            Area::Sockstat => sockstat::collect(paths, &mut self.buf, &mut self.sockstat, out),
+            Area::Softnet => softnet::collect(paths, &mut self.buf, out),
+            Area::UdpQueues => udp_queues::collect(paths, &mut self.buf, out),
+            Area::Arp => arp::collect(paths, &mut self.buf, out),
+            Area::Conntrack => conntrack::collect(paths, &mut self.buf, out),
+            Area::Os => self.os.collect(paths, &mut self.buf, out),
+            Area::Schedstat => schedstat::collect(paths, &mut self.buf, out),
         }
     }
 }

@@ -1,0 +1,59 @@
+//! Metric names and help texts that node_exporter derives from a file's own field names
+//! (`node_vmstat_<field>`, `node_netstat_<Protocol>_<Name>`, `node_sockstat_<PROTO>_<key>`),
+//! built once and kept between cycles instead of formatted again every cycle.
+
+/// One derived name, keyed by the (group, field) it was made from.
+#[derive(Debug)]
+struct Entry {
+    group: String,
+    field: String,
+    name: String,
+    help: String,
+}
+
+#[derive(Debug, Default)]
+pub struct NameCache {
+    entries: Vec<Entry>,
+    /// Where the next lookup of this cycle most likely is: files keep their order, so the
+    /// entries are met in the order they were made.
+    next: usize,
+}
+
+impl NameCache {
+    /// Starts a cycle's lookups from the first entry.
+    pub fn rewind(&mut self) {
+        self.next = 0;
+    }
+
+    /// The name and help of `group`/`field`, made by `make` the first time they are met.
+    pub fn get(
+        &mut self,
+        group: &str,
+        field: &str,
+        make: impl FnOnce() -> (String, String),
+    ) -> (&str, &str) {
+        let hit = |entry: &Entry| entry.field == field && entry.group == group;
+        let position = match self.entries.get(self.next) {
+            Some(entry) if hit(entry) => Some(self.next),
+            _ => self.entries.iter().position(hit),
+        };
+        let position = position.unwrap_or_else(|| {
+            let (name, help) = make();
+            self.entries.push(Entry {
+                group: group.to_owned(),
+                field: field.to_owned(),
+                name,
+                help,
+            });
+            self.entries.len() - 1
+        });
+        self.next = position + 1;
+        let entry = &self.entries[position];
+        (&entry.name, &entry.help)
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
