@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(victoria-metrics curl haproxy apache2 nginx mariadb-server postgresql docker.io busybox-static
   prometheus prometheus-alertmanager python3-aiosmtpd docker-compose shellcheck
-  prometheus-nginx-exporter prometheus-node-exporter dpkg-dev systemd adduser)
+  prometheus-nginx-exporter prometheus-node-exporter prometheus-postgres-exporter
+  prometheus-mysqld-exporter dpkg-dev systemd adduser)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

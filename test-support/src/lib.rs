@@ -14,6 +14,7 @@ pub mod alerting;
 pub mod apache;
 pub mod certs;
 pub mod docker;
+pub mod exporter;
 pub mod haproxy;
 pub mod installer;
 pub mod legit;

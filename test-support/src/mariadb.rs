@@ -1,6 +1,7 @@
 //! A real MariaDB server (Debian package `mariadb-server`) on a free loopback port and a
 //! unix socket, with its data directory in a temporary directory; stopped when dropped.
 
+use crate::exporter::Exporter;
 use crate::{free_port, require_binary};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -157,6 +158,18 @@ impl Mariadb {
             password,
             "PROCESS, REPLICATION CLIENT, SELECT, SLAVE MONITOR",
         );
+    }
+
+    /// mysqld_exporter (Debian's `prometheus-mysqld-exporter`) with its default collectors,
+    /// reading this server as `user` over TCP (`DATA_SOURCE_NAME` wins over `.my.cnf`).
+    pub fn exporter(&self, user: &str, password: &str) -> Exporter {
+        let dsn = format!("{user}:{password}@tcp(127.0.0.1:{})/", self.port);
+        Exporter::start(
+            "prometheus-mysqld-exporter",
+            "prometheus-mysqld-exporter",
+            &[],
+            &[("DATA_SOURCE_NAME", &dsn)],
+        )
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 20 s), keeping its data.

@@ -4,6 +4,7 @@
 //! `initdb` refuses to run as root, so the directory is handed to the `postgres` user and the
 //! server tools run through `runuser -u postgres --`.
 
+use crate::exporter::Exporter;
 use crate::{free_port, require_binary};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -181,6 +182,21 @@ impl Postgres {
 
     pub fn psql(&self, sql: &str) -> String {
         self.psql_db("postgres", sql)
+    }
+
+    /// postgres_exporter (Debian's `prometheus-postgres-exporter`) with its defaults, reading
+    /// this server's `postgres` database as `user` over TCP.
+    pub fn exporter(&self, user: &str, password: &str) -> Exporter {
+        let dsn = format!(
+            "postgresql://{user}:{password}@127.0.0.1:{}/postgres?sslmode=disable",
+            self.port
+        );
+        Exporter::start(
+            "prometheus-postgres-exporter",
+            "prometheus-postgres-exporter",
+            &[],
+            &[("DATA_SOURCE_NAME", &dsn)],
+        )
     }
 }
 

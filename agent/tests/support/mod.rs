@@ -6,6 +6,7 @@
 pub use peeper_test_support::*;
 
 pub mod datastack;
+pub mod parity;
 pub mod stack;
 
 use std::path::Path;

@@ -1,13 +1,17 @@
-//! The MySQL/MariaDB collector: `SHOW GLOBAL STATUS`, `SHOW GLOBAL VARIABLES` and the
-//! replica status, with mysqld_exporter's names (prometheus/mysqld_exporter).
+//! The MySQL/MariaDB collector: `SHOW GLOBAL STATUS`, `SHOW GLOBAL VARIABLES`, the replica
+//! status and InnoDB's compression tables: mysqld_exporter 0.14's default scrapers, with its
+//! names (prometheus/mysqld_exporter), but `info_schema.query_response_time` (a histogram of
+//! Percona's and MariaDB's optional plugin).
 //!
-//! Three queries a cycle over one connection that is kept between cycles (TCP or a unix
+//! Five queries a cycle over one connection that is kept between cycles (TCP or a unix
 //! socket, TLS optional). A broken connection is replaced once within the same cycle, so a
 //! server restart does not show as down; a server that cannot be reached or refuses the
 //! login reports `mysql_up 0` every cycle, with the cause logged once.
 
 pub mod config;
+mod info_schema;
 mod parse;
+mod value;
 
 #[cfg(test)]
 mod tests;
@@ -71,11 +75,13 @@ impl MysqlError {
     }
 }
 
-/// The three parts of a cycle, with mysqld_exporter's scraper names.
-const SCRAPERS: [&str; 3] = [
+/// The parts of a cycle, with mysqld_exporter's scraper names.
+const SCRAPERS: [&str; 5] = [
     "collect.global_status",
     "collect.global_variables",
     "collect.slave_status",
+    "collect.info_schema.innodb_cmp",
+    "collect.info_schema.innodb_cmpmem",
 ];
 
 /// The MySQL/MariaDB collector (`job="mysql"`).
@@ -90,7 +96,7 @@ pub struct MysqlCollector {
     /// Whether the server is down (or refuses the login).
     down: FailureStreak,
     /// Per scraper (in [`SCRAPERS`] order): whether it fails.
-    scrapers: [FailureStreak; 3],
+    scrapers: [FailureStreak; SCRAPERS.len()],
 }
 
 impl MysqlCollector {
@@ -173,7 +179,7 @@ impl MysqlCollector {
         Ok(cycle)
     }
 
-    /// The three queries over `conn`. A fatal (connection) error stops the cycle; a server
+    /// The queries over `conn`, one per scraper. A fatal (connection) error stops the cycle; a server
     /// error (a missing privilege) fails only its scraper.
     async fn scrape(&mut self, conn: &mut Conn) -> Pass {
         let mut cycle = Pass {
@@ -203,7 +209,13 @@ impl MysqlCollector {
                     }
                     result
                 }
-                _ => self.slave_status(conn, &mut cycle.families).await,
+                2 => self.slave_status(conn, &mut cycle.families).await,
+                3 => info_schema::text_rows(conn, info_schema::CMP_SQL)
+                    .await
+                    .map(|rows| info_schema::cmp_families(&rows, &mut cycle.families)),
+                _ => info_schema::text_rows(conn, info_schema::CMPMEM_SQL)
+                    .await
+                    .map(|rows| info_schema::cmpmem_families(&rows, &mut cycle.families)),
             };
             let seconds = start.elapsed().as_secs_f64();
             match result {

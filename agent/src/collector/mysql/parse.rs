@@ -5,15 +5,7 @@
 
 use peeper_proto::MetricFamily;
 
-/// mysqld_exporter's `parseStatus`: `Yes`/`ON` are 1, `No`/`OFF` are 0, a number is itself,
-/// anything else (text, empty, NULL) is skipped.
-pub fn parse_value(raw: &[u8]) -> Option<f64> {
-    match raw {
-        b"Yes" | b"ON" => Some(1.0),
-        b"No" | b"OFF" => Some(0.0),
-        _ => std::str::from_utf8(raw).ok()?.parse().ok(),
-    }
-}
+pub use super::value::parse_value;
 
 /// mysqld_exporter's `validPrometheusName`: lower case, anything but `[a-z0-9_]` → `_`.
 pub fn metric_name(prefix: &str, key: &str) -> String {
@@ -242,8 +234,9 @@ impl GlobalStatus {
 #[derive(Debug, Default)]
 pub struct GlobalVariables {
     families: Vec<MetricFamily>,
-    /// innodb_version, version, version_comment, wsrep_cluster_name, wsrep_provider_options.
-    text: [String; 5],
+    /// innodb_version, version, version_comment, wsrep_cluster_name, wsrep_provider_options,
+    /// transaction_isolation, tx_isolation (its name before MySQL 8 and MariaDB 11.1).
+    text: [String; 7],
 }
 
 impl GlobalVariables {
@@ -264,6 +257,8 @@ impl GlobalVariables {
             "version_comment" => 2,
             "wsrep_cluster_name" => 3,
             "wsrep_provider_options" => 4,
+            "transaction_isolation" => 5,
+            "tx_isolation" => 6,
             _ => return,
         };
         self.text[slot] = String::from_utf8_lossy(raw).into_owned();
@@ -271,7 +266,15 @@ impl GlobalVariables {
 
     pub fn finish(self, out: &mut Vec<MetricFamily>) {
         out.extend(self.families);
-        let [innodb_version, version, comment, cluster, provider_options] = &self.text;
+        let [
+            innodb_version,
+            version,
+            comment,
+            cluster,
+            provider_options,
+            isolation,
+            tx_isolation,
+        ] = &self.text;
         out.push(
             MetricFamily::gauge("mysql_version_info", "MySQL version and distribution.").with(
                 &[
@@ -295,6 +298,20 @@ impl GlobalVariables {
             out.push(
                 MetricFamily::gauge("mysql_galera_gcache_size_bytes", "PXC/Galera gcache size.")
                     .with(&[], gcache_size(provider_options)),
+            );
+        }
+        let level = if isolation.is_empty() {
+            tx_isolation
+        } else {
+            isolation
+        };
+        if !level.is_empty() {
+            out.push(
+                MetricFamily::gauge(
+                    "mysql_transaction_isolation",
+                    "MySQL transaction isolation.",
+                )
+                .with(&[("level", level)], 1.0),
             );
         }
     }

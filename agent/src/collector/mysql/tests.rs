@@ -27,9 +27,21 @@ fn values_parse_as_mysqld_exporter_does() {
     assert_eq!(parse_value(b"Yes"), Some(1.0));
     assert_eq!(parse_value(b"OFF"), Some(0.0));
     assert_eq!(parse_value(b"No"), Some(0.0));
-    // Only those spellings, as in mysqld_exporter.
-    assert_eq!(parse_value(b"on"), None);
+    // Any case, and the other states mysqld_exporter 0.14 knows.
+    assert_eq!(parse_value(b"on"), Some(1.0));
+    assert_eq!(parse_value(b"DISABLED"), Some(0.0));
+    assert_eq!(parse_value(b"Connecting"), Some(0.0));
+    assert_eq!(parse_value(b"Primary"), Some(1.0));
+    assert_eq!(parse_value(b"non-Primary"), Some(0.0));
+    assert_eq!(parse_value(b"Disconnected"), Some(0.0));
+    assert_eq!(parse_value(b"Preparing"), None);
     assert_eq!(parse_value(b""), None);
+    assert_eq!(parse_value(b"NULL"), None);
+    assert_eq!(
+        parse_value(b"1e400"),
+        None,
+        "out of range, as Go's ParseFloat"
+    );
     assert_eq!(parse_value(b"mysql-bin.000123"), None);
     assert_eq!(parse_value(b"10.11.6-MariaDB-0+deb12u1"), None);
     assert_eq!(parse_value(b"TLSv1.2,TLSv1.3"), None);
@@ -362,4 +374,135 @@ async fn silent_server_is_up_zero_after_the_connect_timeout() {
     assert_eq!(value(&f, "mysql_up", &[]), 0.0);
     assert!(start.elapsed() < CONNECT_TIMEOUT + Duration::from_secs(2));
     hold.abort();
+}
+
+#[test]
+fn dates_are_unix_times_as_mysqld_exporter_reads_them() {
+    // OpenSSL's form (Ssl_server_not_after); every zone counts as UTC.
+    assert_eq!(
+        parse_value(b"Dec 31 23:59:59 2030 GMT"),
+        Some(1_924_991_999.0)
+    );
+    assert_eq!(
+        parse_value(b"Feb 29 00:00:00 2024 UTC"),
+        Some(1_709_164_800.0)
+    );
+    assert_eq!(
+        parse_value(b"Feb 29 00:00:00 2023 UTC"),
+        None,
+        "no such day"
+    );
+    assert_eq!(
+        parse_value(b"Jan  2 00:00:00 2024 GMT"),
+        None,
+        "Go wants two digits"
+    );
+    // SQL's form, with Go's leniencies (one-digit hour, a fraction).
+    assert_eq!(parse_value(b"1970-01-02 00:00:00"), Some(86_400.0));
+    assert_eq!(parse_value(b"2024-03-01 1:02:03.5"), Some(1_709_254_923.0));
+    assert_eq!(parse_value(b"2024-13-01 00:00:00"), None);
+    // MariaDB's own short form is not one of them.
+    assert_eq!(parse_value(b"261201  6:22:05"), None);
+}
+
+#[test]
+fn connecting_io_thread_is_not_running() {
+    let columns: Vec<String> = ["Master_Host", "Slave_IO_Running", "Slave_SQL_Running"]
+        .map(str::to_owned)
+        .into();
+    let values: Vec<Option<&[u8]>> = vec![
+        Some(b"127.0.0.1".as_slice()),
+        Some(b"Connecting".as_slice()),
+        Some(b"Yes".as_slice()),
+    ];
+    let mut out = Vec::new();
+    slave_status_row(&columns, &values, &mut out);
+    let labels = [("master_host", "127.0.0.1")];
+    assert_eq!(
+        value(&out, "mysql_slave_status_slave_io_running", &labels),
+        0.0
+    );
+    assert_eq!(
+        value(&out, "mysql_slave_status_slave_sql_running", &labels),
+        1.0
+    );
+}
+
+#[test]
+fn transaction_isolation_by_either_name() {
+    for (name, expected) in [
+        ("transaction_isolation", "READ-COMMITTED"),
+        ("tx_isolation", "REPEATABLE-READ"),
+    ] {
+        let mut variables = GlobalVariables::default();
+        variables.row(name, expected.as_bytes());
+        let mut f = Vec::new();
+        variables.finish(&mut f);
+        let isolation = family(&f, "mysql_transaction_isolation").unwrap();
+        assert_eq!(isolation.help, "MySQL transaction isolation.");
+        assert_eq!(isolation.series[0].label("level"), Some(expected));
+    }
+    let mut f = Vec::new();
+    GlobalVariables::default().finish(&mut f);
+    assert!(family(&f, "mysql_transaction_isolation").is_none());
+}
+
+#[test]
+fn innodb_compression_tables() {
+    let text = |values: &[&str]| -> Vec<Option<String>> {
+        values.iter().map(|v| Some((*v).to_owned())).collect()
+    };
+    let mut out = Vec::new();
+    info_schema::cmp_families(&[text(&["8192", "10", "9", "2", "4", "1"])], &mut out);
+    info_schema::cmpmem_families(
+        &[
+            text(&["1024", "0", "3", "5", "7", "2500"]),
+            text(&["2048", "0", "x", "0", "0", "0"]),
+        ],
+        &mut out,
+    );
+    let page = [("page_size", "8192")];
+    assert_eq!(
+        value(
+            &out,
+            "mysql_info_schema_innodb_cmp_compress_ops_ok_total",
+            &page
+        ),
+        9.0
+    );
+    let time = family(
+        &out,
+        "mysql_info_schema_innodb_cmp_uncompress_time_seconds_total",
+    )
+    .unwrap();
+    assert_eq!(
+        (time.kind, time.series[0].value),
+        (MetricKind::Counter, 1.0)
+    );
+    let pool = [("page_size", "1024"), ("buffer_pool", "0")];
+    assert_eq!(
+        value(
+            &out,
+            "mysql_info_schema_innodb_cmpmem_pages_free_total",
+            &pool
+        ),
+        5.0
+    );
+    // relocation_time is divided by 1000, as mysqld_exporter does.
+    assert_eq!(
+        value(
+            &out,
+            "mysql_info_schema_innodb_cmpmem_relocation_time_seconds_total",
+            &pool
+        ),
+        2.5
+    );
+    // The row with a value that is not a number is left out.
+    assert_eq!(
+        family(&out, "mysql_info_schema_innodb_cmpmem_pages_used_total")
+            .unwrap()
+            .series
+            .len(),
+        1
+    );
 }

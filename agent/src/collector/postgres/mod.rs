@@ -1,7 +1,9 @@
 //! The PostgreSQL collector: prometheus-community/postgres_exporter's names, types and labels
-//! (`pg_up`, `pg_static`, `pg_stat_database_*`, `pg_database_size_bytes`,
-//! `pg_stat_activity_*`, `pg_locks_count`, `pg_stat_bgwriter_*`, `pg_replication_*`,
-//! `pg_stat_replication_*`, `pg_settings_*`).
+//! (`pg_up`, `pg_static`, `pg_stat_database_*`, `pg_stat_database_conflicts_*`,
+//! `pg_database_size_bytes`, `pg_stat_activity_*`, `pg_locks_count`, `pg_stat_bgwriter_*`,
+//! `pg_stat_archiver_*`, `pg_replication_*`, `pg_replication_slots_*`,
+//! `pg_stat_replication_*`, `pg_settings_*`), every default series of Debian's 0.11 but its
+//! `server` label (the agent's `instance` names the server).
 //!
 //! One connection is kept across cycles and re-opened when it breaks. A cycle is a single
 //! simple-query round trip carrying every statement (see [`queries::cycle_sql`]), so the
@@ -9,7 +11,10 @@
 
 pub mod config;
 mod queries;
+mod settings;
+mod stat_database;
 mod tls;
+mod wal;
 
 #[cfg(test)]
 mod tests;
@@ -214,7 +219,7 @@ impl PostgresCollector {
     /// Collects one cycle: always `pg_up`, the statistics when the server answered.
     pub async fn collect_now(&mut self) -> Vec<MetricFamily> {
         let start = Instant::now();
-        let mut out = Vec::with_capacity(48);
+        let mut out = Vec::with_capacity(320);
         let result = self.scrape(&mut out).await;
         let (up, scrape_error) = match &result {
             Ok(()) => (1.0, 0.0),
@@ -244,15 +249,36 @@ impl PostgresCollector {
             "pg_exporter_last_scrape_error",
             "Whether the last scrape of metrics from PostgreSQL resulted in an error (1 for error, 0 for success).",
         ).with(&[], scrape_error));
+        let seconds = start.elapsed().as_secs_f64();
         out.push(
             MetricFamily::gauge(
                 "pg_exporter_last_scrape_duration_seconds",
                 "Duration of the last scrape of metrics from PostgresSQL.",
             )
-            .with(&[], start.elapsed().as_secs_f64()),
+            .with(&[], seconds),
         );
+        out.extend(scrape_collector_families(scrape_error == 0.0, seconds));
         out
     }
+}
+
+/// postgres_exporter 0.11's `pg_scrape_collector_*` for its two collectors (`database`:
+/// `pg_database_size_bytes`, `bgwriter`: `pg_stat_bgwriter_*`). The agent reads both in the
+/// cycle's one round trip, so both report its outcome and its duration.
+fn scrape_collector_families(success: bool, seconds: f64) -> [MetricFamily; 2] {
+    let mut succeeded = MetricFamily::gauge(
+        "pg_scrape_collector_success",
+        "postgres_exporter: Whether a collector succeeded.",
+    );
+    let mut duration = MetricFamily::gauge(
+        "pg_scrape_collector_duration_seconds",
+        "postgres_exporter: Duration of a collector scrape.",
+    );
+    for collector in ["bgwriter", "database"] {
+        succeeded.push(&[("collector", collector)], if success { 1.0 } else { 0.0 });
+        duration.push(&[("collector", collector)], seconds);
+    }
+    [succeeded, duration]
 }
 
 /// Runs `sql` (one or more statements) in one simple-query round trip and splits the rows

@@ -4,6 +4,7 @@
 //! the result sets come back in the same order and are turned into families by
 //! [`families`]. The parsers work on any [`Row`], so they are tested without a server.
 
+use super::{settings, stat_database, wal};
 use peeper_proto::MetricFamily;
 
 /// One result row: its columns as text (`None` for SQL NULL).
@@ -52,7 +53,7 @@ impl ServerVersion {
 pub const VERSION_SQL: &str = "SELECT current_setting('server_version_num'), version()";
 
 /// The result sets of [`cycle_sql`], in order.
-pub const SECTIONS: usize = 8;
+pub const SECTIONS: usize = 11;
 
 /// The lock modes postgres_exporter reports for every database (0 when absent).
 const LOCK_MODES: [&str; 9] = [
@@ -75,96 +76,6 @@ const ACTIVITY_STATES: [&str; 6] = [
     "idle in transaction (aborted)",
     "fastpath function call",
     "disabled",
-];
-
-/// `pg_stat_database` columns after `datid, datname`: (column, kind, help). postgres_exporter
-/// reports `stats_reset` as a counter of the reset's Unix time.
-const STAT_DATABASE: [(&str, Kind, &str); 17] = [
-    (
-        "numbackends",
-        Kind::Gauge,
-        "Number of backends currently connected to this database. This is the only column in this view that returns a value reflecting current state; all other columns return the accumulated values since the last reset.",
-    ),
-    (
-        "xact_commit",
-        Kind::Counter,
-        "Number of transactions in this database that have been committed",
-    ),
-    (
-        "xact_rollback",
-        Kind::Counter,
-        "Number of transactions in this database that have been rolled back",
-    ),
-    (
-        "blks_read",
-        Kind::Counter,
-        "Number of disk blocks read in this database",
-    ),
-    (
-        "blks_hit",
-        Kind::Counter,
-        "Number of times disk blocks were found already in the buffer cache, so that a read was not necessary (this only includes hits in the PostgreSQL buffer cache, not the operating system's file system cache)",
-    ),
-    (
-        "tup_returned",
-        Kind::Counter,
-        "Number of rows returned by queries in this database",
-    ),
-    (
-        "tup_fetched",
-        Kind::Counter,
-        "Number of rows fetched by queries in this database",
-    ),
-    (
-        "tup_inserted",
-        Kind::Counter,
-        "Number of rows inserted by queries in this database",
-    ),
-    (
-        "tup_updated",
-        Kind::Counter,
-        "Number of rows updated by queries in this database",
-    ),
-    (
-        "tup_deleted",
-        Kind::Counter,
-        "Number of rows deleted by queries in this database",
-    ),
-    (
-        "conflicts",
-        Kind::Counter,
-        "Number of queries canceled due to conflicts with recovery in this database. (Conflicts occur only on standby servers; see pg_stat_database_conflicts for details.)",
-    ),
-    (
-        "temp_files",
-        Kind::Counter,
-        "Number of temporary files created by queries in this database. All temporary files are counted, regardless of why the temporary file was created (e.g., sorting or hashing), and regardless of the log_temp_files setting.",
-    ),
-    (
-        "temp_bytes",
-        Kind::Counter,
-        "Total amount of data written to temporary files by queries in this database. All temporary files are counted, regardless of why the temporary file was created, and regardless of the log_temp_files setting.",
-    ),
-    (
-        "deadlocks",
-        Kind::Counter,
-        "Number of deadlocks detected in this database",
-    ),
-    (
-        "blk_read_time",
-        Kind::Counter,
-        "Time spent reading data file blocks by backends in this database, in milliseconds",
-    ),
-    (
-        "blk_write_time",
-        Kind::Counter,
-        "Time spent writing data file blocks by backends in this database, in milliseconds",
-    ),
-    (
-        "stats_reset",
-        Kind::Counter,
-        "Time at which these statistics were last reset",
-    ),
 ];
 
 /// `pg_stat_bgwriter` columns before PostgreSQL 17, with postgres_exporter's names.
@@ -235,19 +146,6 @@ const BGWRITER_17: [&str; 4] = [
     "stats_reset",
 ];
 
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Gauge,
-    Counter,
-}
-
-fn family(name: String, help: &str, kind: Kind) -> MetricFamily {
-    match kind {
-        Kind::Gauge => MetricFamily::gauge(name, help),
-        Kind::Counter => MetricFamily::counter(name, help),
-    }
-}
-
 fn bgwriter_columns(version: u32) -> Vec<&'static (&'static str, &'static str, &'static str)> {
     BGWRITER
         .iter()
@@ -255,21 +153,14 @@ fn bgwriter_columns(version: u32) -> Vec<&'static (&'static str, &'static str, &
         .collect()
 }
 
+/// A timestamp column as 0.11 reports it: its Unix time in whole seconds (0 when NULL).
 fn epoch(column: &str) -> String {
-    format!("COALESCE(EXTRACT(EPOCH FROM {column}), 0)")
+    format!("COALESCE(floor(EXTRACT(EPOCH FROM {column})), 0)")
 }
 
 /// All statements of one cycle, for a server of version `version` (`server_version_num`).
 /// Needs PostgreSQL 10 or later and the `pg_monitor` role (or superuser).
 pub fn cycle_sql(version: u32) -> String {
-    let mut stat_columns: Vec<String> = STAT_DATABASE[..16]
-        .iter()
-        .map(|(column, _, _)| (*column).to_owned())
-        .collect();
-    stat_columns.push(epoch("stats_reset"));
-    if version >= 140000 {
-        stat_columns.push("active_time".to_owned());
-    }
     let bgwriter: Vec<String> = bgwriter_columns(version)
         .iter()
         .map(|(column, _, _)| {
@@ -283,7 +174,7 @@ pub fn cycle_sql(version: u32) -> String {
     let modes = LOCK_MODES.map(|m| format!("('{m}')")).join(",");
     let states = ACTIVITY_STATES.map(|s| format!("('{s}')")).join(",");
     format!(
-        "SELECT datid, datname, {stat} FROM pg_stat_database WHERE datname IS NOT NULL;\n\
+        "{stat};\n\
          SELECT datname, CASE WHEN has_database_privilege(oid, 'CONNECT') \
            OR pg_has_role('pg_read_all_stats', 'MEMBER') THEN pg_database_size(oid) END \
            FROM pg_database;\n\
@@ -312,10 +203,16 @@ pub fn cycle_sql(version: u32) -> String {
            CASE WHEN pg_is_in_recovery() THEN NULL \
              ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float END \
            FROM pg_stat_replication;\n\
-         SELECT name, setting FROM pg_settings \
-           WHERE name IN ('max_connections', 'superuser_reserved_connections');",
-        stat = stat_columns.join(", "),
+         {settings};\n\
+         {conflicts};\n\
+         {archiver};\n\
+         {slots};",
+        stat = stat_database::stat_database_sql(version),
         bgwriter = bgwriter.join(", "),
+        settings = settings::SETTINGS_SQL,
+        conflicts = stat_database::conflicts_sql(version),
+        archiver = wal::ARCHIVER_SQL,
+        slots = wal::SLOTS_SQL,
     )
 }
 
@@ -334,43 +231,17 @@ pub fn static_family(version: &ServerVersion) -> MetricFamily {
 pub fn families<R: Row>(version: u32, sets: &[Vec<R>], out: &mut Vec<MetricFamily>) {
     let empty = Vec::new();
     let set = |i: usize| sets.get(i).unwrap_or(&empty);
-    stat_database(version, set(0), out);
+    stat_database::stat_database(version, set(0), out);
     database_size(set(1), out);
     activity(set(2), out);
     locks(set(3), out);
     bgwriter(version, set(4), out);
     replication(set(5), out);
     stat_replication(set(6), out);
-    settings(set(7), out);
-}
-
-fn stat_database<R: Row>(version: u32, rows: &[R], out: &mut Vec<MetricFamily>) {
-    let mut fams: Vec<MetricFamily> = STAT_DATABASE
-        .iter()
-        .map(|(column, kind, help)| family(format!("pg_stat_database_{column}"), help, *kind))
-        .collect();
-    let mut active = (version >= 140000).then(|| {
-        MetricFamily::counter(
-            "pg_stat_database_active_time_seconds_total",
-            "Time spent executing SQL statements in this database, in seconds",
-        )
-    });
-    for row in rows {
-        let (Some(datid), Some(datname)) = (row.text(0), row.text(1)) else {
-            continue;
-        };
-        let labels = [("datid", datid), ("datname", datname)];
-        for (index, fam) in fams.iter_mut().enumerate() {
-            if let Some(value) = row.num(index + 2) {
-                fam.push(&labels, value);
-            }
-        }
-        if let (Some(fam), Some(ms)) = (active.as_mut(), row.num(2 + STAT_DATABASE.len())) {
-            fam.push(&labels, ms / 1000.0);
-        }
-    }
-    out.extend(fams);
-    out.extend(active);
+    settings::settings(set(7), out);
+    stat_database::conflicts(version, set(8), out);
+    wal::archiver(set(9), out);
+    wal::replication_slots(set(10), out);
 }
 
 fn database_size<R: Row>(rows: &[R], out: &mut Vec<MetricFamily>) {
@@ -485,18 +356,4 @@ fn stat_replication<R: Row>(rows: &[R], out: &mut Vec<MetricFamily>) {
     }
     out.push(position);
     out.push(diff);
-}
-
-fn settings<R: Row>(rows: &[R], out: &mut Vec<MetricFamily>) {
-    for row in rows {
-        if let (Some(name), Some(value)) = (row.text(0), row.num(1)) {
-            out.push(
-                MetricFamily::gauge(
-                    format!("pg_settings_{name}"),
-                    format!("Server Parameter: {name}"),
-                )
-                .with(&[], value),
-            );
-        }
-    }
 }

@@ -40,38 +40,88 @@ fn row<'a>(values: &[&'a str]) -> Vec<Option<&'a str>> {
 }
 
 fn fixture() -> Vec<Set<'static>> {
+    // Base columns, then (PG 15) checksum_failures, checksum_last_failure, session_time,
+    // active_time, idle_in_transaction_time, sessions, sessions_abandoned, sessions_fatal,
+    // sessions_killed.
+    let base = |datid: &'static str, datname: &'static str, rest: [&'static str; 26]| {
+        let mut values = vec![datid, datname];
+        values.extend(rest);
+        row(&values)
+    };
     let stat = vec![
-        row(&[
+        base(
             "5",
             "postgres",
-            "2",
-            "100",
-            "1",
-            "50",
-            "900",
-            "1000",
-            "800",
-            "10",
-            "2",
-            "1",
+            [
+                "2",
+                "100",
+                "1",
+                "50",
+                "900",
+                "1000",
+                "800",
+                "10",
+                "2",
+                "1",
+                "0",
+                "0",
+                "0",
+                "0",
+                "1.5",
+                "0",
+                "1700000000",
+                "NULL",
+                "NULL",
+                "4000.5",
+                "2500",
+                "10",
+                "6",
+                "0",
+                "1",
+                "0",
+            ],
+        ),
+        base(
+            "16384",
+            "app",
+            [
+                "0",
+                "7",
+                "0",
+                "1",
+                "2",
+                "3",
+                "4",
+                "250",
+                "0",
+                "0",
+                "0",
+                "1",
+                "8192",
+                "0",
+                "0",
+                "0",
+                "0",
+                "3",
+                "1700000100",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+            ],
+        ),
+        // The shared-objects row (datid 0, no name): datname "" as postgres_exporter 0.11.
+        base(
             "0",
-            "0",
-            "0",
-            "0",
-            "1.5",
-            "0",
-            "1700000000",
-            "2500",
-        ]),
-        row(&[
-            "16384", "app", "0", "7", "0", "1", "2", "3", "4", "250", "0", "0", "0", "1", "8192",
-            "0", "0", "0", "0", "0",
-        ]),
-        // The shared-objects row (datid 0, no name) is skipped, as postgres_exporter does.
-        row(&[
-            "0", "NULL", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0",
-            "0", "0", "0",
-        ]),
+            "NULL",
+            [
+                "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0",
+                "0", "NULL", "NULL", "0", "0", "0", "0", "0", "0", "0",
+            ],
+        ),
     ];
     let size = vec![
         row(&["postgres", "7500000"]),
@@ -109,8 +159,49 @@ fn fixture() -> Vec<Set<'static>> {
         "1024",
     ])];
     let settings = vec![
-        row(&["max_connections", "100"]),
-        row(&["superuser_reserved_connections", "3"]),
+        row(&[
+            "max_connections",
+            "100",
+            "",
+            "Sets the maximum number of concurrent connections.",
+            "integer",
+        ]),
+        row(&[
+            "shared_buffers",
+            "16384",
+            "8kB",
+            "Sets the number of shared memory buffers used by the server.",
+            "integer",
+        ]),
+        row(&[
+            "statement_timeout",
+            "1500",
+            "ms",
+            "Sets the maximum allowed duration of any statement.",
+            "integer",
+        ]),
+        row(&["lock_timeout", "-1", "ms", "Lock wait limit.", "integer"]),
+        row(&["fsync", "on", "", "Forces synchronization.", "bool"]),
+        row(&[
+            "pg_stat_statements.track_utility",
+            "off",
+            "",
+            "Track.",
+            "bool",
+        ]),
+        row(&[
+            "odd",
+            "3",
+            "furlong",
+            "A unit 0.11 does not know.",
+            "integer",
+        ]),
+    ];
+    let conflicts = vec![row(&["16384", "app", "0", "1", "2", "3", "4"])];
+    let archiver = vec![row(&["7", "1", "12.5"])];
+    let slots = vec![
+        row(&["standby1", "NULL", "t", "4096"]),
+        row(&["logical1", "app", "f", "NULL"]),
     ];
     vec![
         stat,
@@ -121,6 +212,9 @@ fn fixture() -> Vec<Set<'static>> {
         replication,
         replicas,
         settings,
+        conflicts,
+        archiver,
+        slots,
     ]
 }
 
@@ -162,13 +256,6 @@ fn rows_become_postgres_exporter_families() {
             &[("datname", "postgres")]
         ),
         2.5
-    );
-    assert_eq!(
-        family(&out, "pg_stat_database_xact_commit")
-            .unwrap()
-            .series
-            .len(),
-        2
     );
     assert_eq!(
         family(&out, "pg_stat_database_xact_commit")
@@ -255,10 +342,147 @@ fn rows_become_postgres_exporter_families() {
         50331648.0
     );
     assert_eq!(value(&out, "pg_settings_max_connections", &[]), 100.0);
+}
+
+#[test]
+fn later_columns_conflicts_archiver_and_slots() {
+    let mut out = Vec::new();
+    families(150005, &fixture(), &mut out);
+    let app = [("datid", "16384"), ("datname", "app")];
+    let shared = [("datid", "0"), ("datname", "")];
+    assert_eq!(value(&out, "pg_stat_database_xact_commit", &shared), 0.0);
     assert_eq!(
-        value(&out, "pg_settings_superuser_reserved_connections", &[]),
-        3.0
+        family(&out, "pg_stat_database_xact_commit")
+            .unwrap()
+            .series
+            .len(),
+        3
     );
+    // The columns 0.11 has no mapping for: untyped, in the view's unit, NULL left out.
+    let session_time = family(&out, "pg_stat_database_session_time").unwrap();
+    assert_eq!(session_time.kind.as_str(), "untyped");
+    assert_eq!(session_time.help, "Unknown metric from pg_stat_database");
+    assert_eq!(
+        value(
+            &out,
+            "pg_stat_database_session_time",
+            &[("datname", "postgres")]
+        ),
+        4000.5
+    );
+    assert_eq!(
+        value(
+            &out,
+            "pg_stat_database_active_time",
+            &[("datname", "postgres")]
+        ),
+        2500.0
+    );
+    assert_eq!(value(&out, "pg_stat_database_checksum_failures", &app), 3.0);
+    assert_eq!(
+        value(&out, "pg_stat_database_checksum_last_failure", &app),
+        1_700_000_100.0
+    );
+    assert_eq!(
+        family(&out, "pg_stat_database_checksum_failures")
+            .unwrap()
+            .series
+            .len(),
+        1
+    );
+    assert_eq!(
+        value(
+            &out,
+            "pg_stat_database_sessions",
+            &[("datname", "postgres")]
+        ),
+        6.0
+    );
+    assert_eq!(
+        value(
+            &out,
+            "pg_stat_database_sessions_fatal",
+            &[("datname", "postgres")]
+        ),
+        1.0
+    );
+    let deadlock = family(&out, "pg_stat_database_conflicts_confl_deadlock").unwrap();
+    assert_eq!(deadlock.kind.as_str(), "counter");
+    assert_eq!(
+        value(&out, "pg_stat_database_conflicts_confl_deadlock", &app),
+        4.0
+    );
+    assert_eq!(
+        value(&out, "pg_stat_database_conflicts_confl_tablespace", &app),
+        0.0
+    );
+    assert_eq!(value(&out, "pg_stat_archiver_archived_count", &[]), 7.0);
+    assert_eq!(value(&out, "pg_stat_archiver_failed_count", &[]), 1.0);
+    assert_eq!(value(&out, "pg_stat_archiver_last_archive_age", &[]), 12.5);
+    let physical = [("slot_name", "standby1"), ("database", "")];
+    let logical = [("slot_name", "logical1"), ("database", "app")];
+    assert_eq!(value(&out, "pg_replication_slots_active", &physical), 1.0);
+    assert_eq!(value(&out, "pg_replication_slots_active", &logical), 0.0);
+    assert_eq!(
+        value(&out, "pg_replication_slots_pg_wal_lsn_diff", &physical),
+        4096.0
+    );
+    assert_eq!(
+        family(&out, "pg_replication_slots_pg_wal_lsn_diff")
+            .unwrap()
+            .series
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn settings_in_base_units_as_postgres_exporter_0_11() {
+    let mut out = Vec::new();
+    families(150005, &fixture(), &mut out);
+    let max = family(&out, "pg_settings_max_connections").unwrap();
+    assert_eq!(
+        (max.kind.as_str(), max.help.as_str()),
+        (
+            "gauge",
+            "Sets the maximum number of concurrent connections."
+        )
+    );
+    let buffers = family(&out, "pg_settings_shared_buffers_bytes").unwrap();
+    assert_eq!(buffers.series[0].value, 16384.0 * 8192.0);
+    assert_eq!(
+        buffers.help,
+        "Sets the number of shared memory buffers used by the server. [Units converted to bytes.]"
+    );
+    assert_eq!(
+        value(&out, "pg_settings_statement_timeout_seconds", &[]),
+        1.5
+    );
+    // -1 (disabled) is not converted.
+    assert_eq!(value(&out, "pg_settings_lock_timeout_seconds", &[]), -1.0);
+    assert_eq!(value(&out, "pg_settings_fsync", &[]), 1.0);
+    assert_eq!(
+        value(&out, "pg_settings_pg_stat_statements_track_utility", &[]),
+        0.0
+    );
+    assert!(out.iter().all(|f| !f.name.starts_with("pg_settings_odd")));
+}
+
+#[test]
+fn columns_follow_the_server_version() {
+    for (version, checksums, sessions, logical_slot, parallel) in [
+        (110000, false, false, false, false),
+        (120000, true, false, false, false),
+        (140000, true, true, false, false),
+        (160000, true, true, true, false),
+        (180000, true, true, true, true),
+    ] {
+        let sql = cycle_sql(version);
+        assert_eq!(sql.contains("checksum_failures"), checksums, "{version}");
+        assert_eq!(sql.contains("sessions_abandoned"), sessions, "{version}");
+        assert_eq!(sql.contains("confl_active_logicalslot"), logical_slot);
+        assert_eq!(sql.contains("parallel_workers_launched"), parallel);
+    }
 }
 
 #[test]
