@@ -2,8 +2,15 @@
 //! 1.5): node_exporter runs with exactly the collectors the agent has, both read this host at
 //! the same moment, and every metric node_exporter emits must come from the agent too, with
 //! the same type, help text and label sets; gauges that do not move must have equal values.
+//! The time zone is compared again in zones with daylight saving time (`TZ` set for a child
+//! run of this test binary, which both node_exporter and the agent then read).
 
 mod support;
+
+/// The areas whose files this host lacks (cpufreq, thermal throttling, udev), against
+/// node_exporter on a fake `/proc`, `/sys` and udev database.
+#[path = "node_parity/fixtures.rs"]
+mod fixtures;
 
 use peeper_agent::collector::linux::{LinuxCollector, LinuxConfig};
 use peeper_proto::MetricFamily;
@@ -13,8 +20,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// node_exporter's collectors the agent implements, each an area of the Linux collector.
-const COLLECTORS: [&str; 22] = [
+const COLLECTORS: [&str; 23] = [
     "cpu",
+    "cpufreq",
     "stat",
     "meminfo",
     "filesystem",
@@ -53,6 +61,10 @@ const LATER_LABELS: [(&str, &str); 2] = [
     ("node_disk_info", "rotational"),
 ];
 
+/// Names the agent emits after a later node_exporter than Debian's 1.5 (1.9 added the mount
+/// info); every other name the agent emits must come from node_exporter too.
+const LATER_NAMES: [&str; 1] = ["node_filesystem_mount_info"];
+
 /// Devices node_exporter 1.8 and the agent leave out of diskstats by default, and 1.5 does
 /// not: their `node_disk_*` series of node_exporter are left out of the comparison.
 const LATER_EXCLUDED_DISKS: &str = "zram";
@@ -65,8 +77,16 @@ const UPSTREAM_FLAGS: [&str; 2] = [
 ];
 
 /// Gauges whose values do not move between two reads a moment apart: equal on both sides.
-const STEADY: [&str; 18] = [
+const STEADY: [&str; 26] = [
     "node_boot_time_seconds",
+    "node_cpu_frequency_max_hertz",
+    "node_cpu_frequency_min_hertz",
+    "node_cpu_info",
+    "node_cpu_isolated",
+    "node_cpu_scaling_frequency_max_hertz",
+    "node_cpu_scaling_frequency_min_hertz",
+    "node_disk_device_mapper_info",
+    "node_disk_filesystem_info",
     "node_disk_info",
     "node_entropy_pool_size_bits",
     "node_filefd_maximum",
@@ -92,20 +112,30 @@ struct NodeExporter {
 }
 
 impl NodeExporter {
-    fn start() -> Self {
+    /// node_exporter with the collectors and flags that match the agent's `config`.
+    fn start(config: &LinuxConfig) -> Self {
+        let mut args: Vec<String> = COLLECTORS
+            .iter()
+            .chain(NOT_YET_COLLECTORS.iter().map(|(name, _)| name))
+            .map(|name| format!("--collector.{name}"))
+            .collect();
+        args.extend(UPSTREAM_FLAGS.map(str::to_owned));
+        if config.cpu_info {
+            args.push("--collector.cpu.info".to_owned());
+        }
+        Self::spawn(&args)
+    }
+
+    /// node_exporter with its default collectors off and `args`, once it answers.
+    fn spawn(args: &[String]) -> Self {
         let binary =
             support::require_binary("prometheus-node-exporter", "prometheus-node-exporter");
         let addr = format!("127.0.0.1:{}", support::free_port());
-        let collectors = COLLECTORS
-            .iter()
-            .chain(NOT_YET_COLLECTORS.iter().map(|(name, _)| name))
-            .map(|name| format!("--collector.{name}"));
         let mut log = tempfile::tempfile().expect("a temporary file for node_exporter's log");
         let child = Command::new(binary)
             .arg(format!("--web.listen-address={addr}"))
             .arg("--collector.disable-defaults")
-            .args(collectors)
-            .args(UPSTREAM_FLAGS)
+            .args(args)
             .stdout(Stdio::null())
             .stderr(log.try_clone().unwrap())
             .spawn()
@@ -127,6 +157,13 @@ impl NodeExporter {
             std::thread::sleep(Duration::from_millis(100));
         }
         exporter
+    }
+
+    /// One scrape, parsed.
+    fn read(&self) -> BTreeMap<String, Family> {
+        let (status, body) = support::http_get(&self.addr, "/metrics").expect("scrape");
+        assert_eq!(status, 200, "node_exporter answered {status}: {body}");
+        parse_exposition(&body)
     }
 }
 
@@ -307,6 +344,13 @@ fn differences(node: &BTreeMap<String, Family>, agent: &BTreeMap<String, Family>
     if !missing.is_empty() {
         problems.insert(0, format!("names the agent does not emit: {missing:?}"));
     }
+    let extra: Vec<&String> = agent
+        .keys()
+        .filter(|n| !node.contains_key(*n) && !LATER_NAMES.contains(&n.as_str()))
+        .collect();
+    if !extra.is_empty() {
+        problems.insert(0, format!("names node_exporter does not emit: {extra:?}"));
+    }
     problems
 }
 
@@ -322,8 +366,13 @@ async fn read_both(exporter: &NodeExporter, collector: &mut LinuxCollector) -> V
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_linux_collector_emits_what_node_exporter_emits() {
-    let exporter = NodeExporter::start();
-    let mut collector = LinuxCollector::new(&LinuxConfig::default());
+    // `node_cpu_info` is off by default on both sides: on here, so it is compared too.
+    let config = LinuxConfig {
+        cpu_info: true,
+        ..LinuxConfig::default()
+    };
+    let exporter = NodeExporter::start(&config);
+    let mut collector = LinuxCollector::new(&config);
     // Another test may add or remove an interface or a mount between the two reads: a
     // difference must show in three reads running to count.
     let mut problems = Vec::new();
@@ -338,6 +387,69 @@ async fn the_linux_collector_emits_what_node_exporter_emits() {
         "the Linux collector differs from node_exporter:\n{}",
         problems.join("\n")
     );
+}
+
+/// Zones with daylight saving time in both hemispheres: on any date one of them is in it.
+const DST_ZONES: [(&str, [&str; 2]); 2] = [
+    ("Europe/Berlin", ["CET", "CEST"]),
+    ("Australia/Sydney", ["AEST", "AEDT"]),
+];
+
+/// Set (to the zone's abbreviations) for the child runs of the zone test.
+const ZONE_CHILD: &str = "PEEPER_PARITY_ZONE_ABBREVIATIONS";
+const ZONE_TEST: &str = "the_zone_offset_matches_node_exporter_in_daylight_saving_zones";
+
+/// `node_time_zone_offset_seconds` of both, read now.
+fn zone_offsets(exporter: &NodeExporter, collector: &mut LinuxCollector) -> [Family; 2] {
+    let name = "node_time_zone_offset_seconds";
+    let mut theirs = exporter.read();
+    let mut ours = from_agent(&collector.collect_now());
+    let take = |families: &mut BTreeMap<String, Family>| families.remove(name);
+    let missing = |who: &str| format!("{who} has no {name}");
+    [
+        take(&mut theirs).unwrap_or_else(|| panic!("{}", missing("node_exporter"))),
+        take(&mut ours).unwrap_or_else(|| panic!("{}", missing("the agent"))),
+    ]
+}
+
+/// In a child run: both sides name the zone in effect now, one of `abbreviations`, with the
+/// same offset. A second read covers a transition between node_exporter's read and ours.
+fn compare_zone(abbreviations: &str) {
+    let exporter = NodeExporter::start(&LinuxConfig::default());
+    let mut collector = LinuxCollector::new(&LinuxConfig::default());
+    let mut pair = zone_offsets(&exporter, &mut collector);
+    if pair[0].series != pair[1].series {
+        pair = zone_offsets(&exporter, &mut collector);
+    }
+    let [theirs, ours] = pair;
+    assert_eq!(ours.series, theirs.series, "agent, then node_exporter");
+    let zone = theirs.series.keys().next().and_then(|l| l.get("time_zone"));
+    assert!(
+        zone.is_some_and(|z| abbreviations.split(',').any(|a| a == z)),
+        "node_exporter's zone {zone:?} is none of {abbreviations}: is tzdata installed?"
+    );
+}
+
+#[test]
+fn the_zone_offset_matches_node_exporter_in_daylight_saving_zones() {
+    if let Ok(abbreviations) = std::env::var(ZONE_CHILD) {
+        return compare_zone(&abbreviations);
+    }
+    let this_test = std::env::current_exe().expect("the test binary's path");
+    for (zone, abbreviations) in DST_ZONES {
+        let child = Command::new(&this_test)
+            .args([ZONE_TEST, "--exact", "--nocapture"])
+            .env("TZ", zone)
+            .env(ZONE_CHILD, abbreviations.join(","))
+            .output()
+            .expect("run this test binary again");
+        let stdout = String::from_utf8_lossy(&child.stdout);
+        let stderr = String::from_utf8_lossy(&child.stderr);
+        assert!(
+            child.status.success() && stdout.contains("1 passed"),
+            "with TZ={zone}:\n{stdout}\n{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -76,6 +76,7 @@ fn module_env_overrides_file() {
     let env: HashMap<&str, &str> = [
         ("PEEPER_LINUX_ENABLED", "false"),
         ("PEEPER_LINUX_ROOTFS", "/rootfs"),
+        ("PEEPER_LINUX_CPU_INFO", "true"),
     ]
     .into();
     let lookup = |name: &str| env.get(name).map(|v| v.to_string());
@@ -85,6 +86,7 @@ fn module_env_overrides_file() {
         config.collectors.get::<LinuxConfig>().rootfs,
         PathBuf::from("/rootfs")
     );
+    assert!(config.collectors.get::<LinuxConfig>().cpu_info);
 
     let bad: HashMap<&str, &str> = [("PEEPER_LINUX_ENABLED", "maybe")].into();
     let lookup = |name: &str| bad.get(name).map(|v| v.to_string());

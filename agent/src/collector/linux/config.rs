@@ -14,6 +14,9 @@ pub struct LinuxConfig {
     /// Root of the host's file system, `/` normally; `/host` when the agent runs in a
     /// container with the host's `/` mounted there. `/proc` and `/sys` are read below it.
     pub rootfs: PathBuf,
+    /// Emit `node_cpu_info` from `/proc/cpuinfo` (default false, as node_exporter's
+    /// `--collector.cpu.info`).
+    pub cpu_info: bool,
 }
 
 impl Default for LinuxConfig {
@@ -21,6 +24,7 @@ impl Default for LinuxConfig {
         LinuxConfig {
             enabled: true,
             rootfs: PathBuf::from("/"),
+            cpu_info: false,
         }
     }
 }
@@ -35,6 +39,7 @@ impl CollectorConfig for LinuxConfig {
         let overlay = EnvOverlay::new(env);
         overlay.bool("PEEPER_LINUX_ENABLED", &mut config.enabled)?;
         overlay.required_path("PEEPER_LINUX_ROOTFS", &mut config.rootfs);
+        overlay.bool("PEEPER_LINUX_CPU_INFO", &mut config.cpu_info)?;
         Ok(config)
     }
 

@@ -1,7 +1,9 @@
-//! `node_cpu_seconds_total` and `node_cpu_guest_seconds_total` from the `cpuN` lines of
-//! `/proc/stat`, as node_exporter's cpu collector (cpu_linux.go) reports them.
+//! The cpu area, as node_exporter 1.5's cpu collector (cpu_linux.go): `node_cpu_seconds_total`
+//! and `node_cpu_guest_seconds_total` from the `cpuN` lines of `/proc/stat`, `node_cpu_info`
+//! when the `cpu_info` setting is on (`cpuinfo.rs`), and the throttle counters and isolated
+//! CPUs from `/sys/devices/system/cpu` (`cpu_sysfs.rs`).
 
-use super::LinuxError;
+use super::{LinuxError, Paths, cpu_sysfs, cpuinfo};
 use peeper_proto::MetricFamily;
 
 /// USER_HZ: the unit of `/proc/stat` CPU times.
@@ -66,9 +68,41 @@ pub fn parse_cpus(text: &str) -> Result<Vec<CpuTimes>, LinuxError> {
 #[derive(Debug, Default)]
 pub struct CpuState {
     cached: Vec<Option<[f64; FIELDS]>>,
+    /// `/sys/devices/system/cpu/isolated`, read on the first cycle only (node_exporter reads
+    /// it when the collector starts).
+    isolated: Option<Result<Vec<u16>, String>>,
 }
 
 impl CpuState {
+    /// One cycle of the area over this cycle's `/proc/stat` text. As node_exporter, a
+    /// `/proc/cpuinfo` that cannot be read or parsed fails the area before anything else.
+    pub fn collect(
+        &mut self,
+        paths: &Paths,
+        stat: &str,
+        buf: &mut String,
+        cpu_info: bool,
+        out: &mut Vec<MetricFamily>,
+    ) -> Result<(), LinuxError> {
+        let isolated = self
+            .isolated
+            .get_or_insert_with(|| cpu_sysfs::read_isolated(paths, buf))
+            .as_ref()
+            .map_err(|reason| cpu_sysfs::isolated_error(reason))?;
+        let isolated = cpu_sysfs::isolated_family(isolated);
+        if cpu_info {
+            super::read_into(&paths.cpuinfo, buf)?;
+            out.push(cpuinfo::family(&cpuinfo::parse_cpuinfo(buf)?));
+        }
+        let cpus = parse_cpus(stat)?;
+        self.update(&cpus);
+        families(self, &cpus, out);
+        out.push(isolated);
+        let dirs = cpu_sysfs::cpu_dirs(&paths.sys_cpu);
+        cpu_sysfs::throttle_families(&cpu_sysfs::throttles(&dirs, buf), out);
+        Ok(())
+    }
+
     pub fn update(&mut self, cpus: &[CpuTimes]) {
         for new in cpus {
             let index = new.cpu as usize;

@@ -190,46 +190,114 @@ pub fn device_excluded(device: &str) -> bool {
     false
 }
 
-/// Device properties udev recorded in `<root>/run/udev/data/b<major>:<minor>` (`E:` lines).
-fn udev_properties(paths: &Paths, disk: &DiskLine<'_>, buf: &mut String) -> Vec<(String, String)> {
-    let path = paths
-        .rootfs
-        .join(format!("run/udev/data/b{}:{}", disk.major, disk.minor));
-    if super::read_into(&path, buf).is_err() {
-        return Vec::new();
+/// The udev properties node_exporter reads (`E:` lines of `run/udev/data/b<major>:<minor>`).
+const UDEV_KEYS: [&str; 20] = [
+    "ID_PATH",
+    "ID_WWN",
+    "ID_MODEL",
+    "ID_REVISION",
+    "ID_SERIAL",
+    "ID_SERIAL_SHORT",
+    "SCSI_IDENT_SERIAL",
+    "ID_FS_TYPE",
+    "ID_FS_USAGE",
+    "ID_FS_UUID",
+    "ID_FS_VERSION",
+    "DM_NAME",
+    "DM_UUID",
+    "DM_VG_NAME",
+    "DM_LV_NAME",
+    "DM_LV_LAYER",
+    "ID_ATA",
+    "ID_ATA_WRITE_CACHE",
+    "ID_ATA_WRITE_CACHE_ENABLED",
+    "ID_ATA_ROTATION_RATE_RPM",
+];
+
+/// The ATA gauges node_exporter 1.5 reads from udev: property, name, help.
+const ATA: [(&str, &str, &str); 3] = [
+    (
+        "ID_ATA_WRITE_CACHE",
+        "node_disk_ata_write_cache",
+        "ATA disk has a write cache.",
+    ),
+    (
+        "ID_ATA_WRITE_CACHE_ENABLED",
+        "node_disk_ata_write_cache_enabled",
+        "ATA disk has its write cache enabled.",
+    ),
+    (
+        "ID_ATA_ROTATION_RATE_RPM",
+        "node_disk_ata_rotation_rate_rpm",
+        "ATA disk rotation rate in RPMs (0 for SSDs).",
+    ),
+];
+
+/// A device's udev properties (of [`UDEV_KEYS`]); none where udev has no file for it.
+#[derive(Debug, Default)]
+struct Udev(Vec<(&'static str, String)>);
+
+impl Udev {
+    fn read(paths: &Paths, disk: &DiskLine<'_>, buf: &mut String) -> Self {
+        let path = paths
+            .rootfs
+            .join(format!("run/udev/data/b{}:{}", disk.major, disk.minor));
+        if super::read_into(&path, buf).is_err() {
+            return Udev::default();
+        }
+        let properties = buf
+            .lines()
+            .filter_map(|line| line.strip_prefix("E:"))
+            .filter_map(|line| line.split_once('='))
+            .filter_map(|(key, value)| {
+                let known = UDEV_KEYS.iter().find(|k| **k == key)?;
+                Some((*known, value.to_owned()))
+            });
+        // A key udev wrote twice counts with its last value, as in node_exporter's map.
+        let mut udev = Udev::default();
+        for (key, value) in properties {
+            udev.0.retain(|(k, _)| *k != key);
+            udev.0.push((key, value));
+        }
+        udev
     }
-    buf.lines()
-        .filter_map(|line| line.strip_prefix("E:"))
-        .filter_map(|line| line.split_once('='))
-        .filter(|(key, _)| {
-            matches!(
-                *key,
-                "ID_PATH"
-                    | "ID_WWN"
-                    | "ID_MODEL"
-                    | "ID_REVISION"
-                    | "ID_SERIAL"
-                    | "ID_SERIAL_SHORT"
-                    | "SCSI_IDENT_SERIAL"
-            )
-        })
-        .map(|(key, value)| (key.to_owned(), value.to_owned()))
-        .collect()
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value, empty where absent (node_exporter's lookup in a Go map).
+    fn value(&self, key: &str) -> &str {
+        self.get(key).unwrap_or("")
+    }
+}
+
+/// Pushes one series with the non-empty ones of `labels` (an empty label is an absent label
+/// in Prometheus).
+fn push_present(family: &mut MetricFamily, labels: &[(&str, &str)], value: f64) {
+    let labels: Vec<(&str, &str)> = labels
+        .iter()
+        .copied()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    family.push(&labels, value);
 }
 
 /// `node_disk_info{device,major,minor,path,wwn,model,serial,revision,rotational}`.
-fn push_info(paths: &Paths, disk: &DiskLine<'_>, buf: &mut String, info: &mut MetricFamily) {
-    let udev = udev_properties(paths, disk, buf);
-    let get = |key: &str| {
-        udev.iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+fn push_info(
+    paths: &Paths,
+    disk: &DiskLine<'_>,
+    udev: &Udev,
+    buf: &mut String,
+    info: &mut MetricFamily,
+) {
     let serial = [
-        get("SCSI_IDENT_SERIAL"),
-        get("ID_SERIAL_SHORT"),
-        get("ID_SERIAL"),
+        udev.value("SCSI_IDENT_SERIAL"),
+        udev.value("ID_SERIAL_SHORT"),
+        udev.value("ID_SERIAL"),
     ]
     .into_iter()
     .find(|s| !s.is_empty())
@@ -249,16 +317,81 @@ fn push_info(paths: &Paths, disk: &DiskLine<'_>, buf: &mut String, info: &mut Me
         ("device", disk.device),
         ("major", major.as_str()),
         ("minor", minor.as_str()),
-        ("path", get("ID_PATH")),
-        ("wwn", get("ID_WWN")),
-        ("model", get("ID_MODEL")),
+        ("path", udev.value("ID_PATH")),
+        ("wwn", udev.value("ID_WWN")),
+        ("model", udev.value("ID_MODEL")),
         ("serial", serial),
-        ("revision", get("ID_REVISION")),
+        ("revision", udev.value("ID_REVISION")),
         ("rotational", rotational),
     ];
-    // An empty label is an absent label in Prometheus; leave it out.
-    let labels: Vec<(&str, &str)> = labels.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-    info.push(&labels, 1.0);
+    push_present(info, &labels, 1.0);
+}
+
+/// The families node_exporter 1.5 builds from udev alone: `node_disk_filesystem_info` (a
+/// device udev found a file system on), `node_disk_device_mapper_info` (a device-mapper
+/// device) and the `node_disk_ata_*` gauges (an ATA disk).
+#[derive(Debug)]
+struct UdevFamilies {
+    filesystem: MetricFamily,
+    device_mapper: MetricFamily,
+    ata: [MetricFamily; 3],
+}
+
+impl UdevFamilies {
+    fn new() -> Self {
+        UdevFamilies {
+            filesystem: MetricFamily::gauge(
+                "node_disk_filesystem_info",
+                "Info about disk filesystem.",
+            ),
+            device_mapper: MetricFamily::gauge(
+                "node_disk_device_mapper_info",
+                "Info about disk device mapper.",
+            ),
+            ata: ATA.map(|(_, name, help)| MetricFamily::gauge(name, help)),
+        }
+    }
+
+    fn push(&mut self, device: &str, udev: &Udev) {
+        let fs_type = udev.value("ID_FS_TYPE");
+        if !fs_type.is_empty() {
+            let labels = [
+                ("device", device),
+                ("type", fs_type),
+                ("usage", udev.value("ID_FS_USAGE")),
+                ("uuid", udev.value("ID_FS_UUID")),
+                ("version", udev.value("ID_FS_VERSION")),
+            ];
+            push_present(&mut self.filesystem, &labels, 1.0);
+        }
+        let dm_name = udev.value("DM_NAME");
+        if !dm_name.is_empty() {
+            let labels = [
+                ("device", device),
+                ("name", dm_name),
+                ("uuid", udev.value("DM_UUID")),
+                ("vg_name", udev.value("DM_VG_NAME")),
+                ("lv_name", udev.value("DM_LV_NAME")),
+                ("lv_layer", udev.value("DM_LV_LAYER")),
+            ];
+            push_present(&mut self.device_mapper, &labels, 1.0);
+        }
+        if udev.value("ID_ATA").is_empty() {
+            return;
+        }
+        for (family, (property, _, _)) in self.ata.iter_mut().zip(ATA) {
+            // node_exporter skips (and logs) a property that is absent or not a number.
+            if let Some(value) = udev.get(property).and_then(|v| v.parse::<f64>().ok()) {
+                family.push(&[("device", device)], value);
+            }
+        }
+    }
+
+    fn into_families(self) -> impl Iterator<Item = MetricFamily> {
+        [self.filesystem, self.device_mapper]
+            .into_iter()
+            .chain(self.ata)
+    }
 }
 
 pub fn families(paths: &Paths, disks: &[DiskLine<'_>], out: &mut Vec<MetricFamily>) {
@@ -267,9 +400,12 @@ pub fn families(paths: &Paths, disks: &[DiskLine<'_>], out: &mut Vec<MetricFamil
         .iter()
         .map(|(name, help, kind, _)| MetricFamily::new(*name, *help, *kind))
         .collect();
+    let mut from_udev = UdevFamilies::new();
     let mut buf = String::new();
     for disk in disks.iter().filter(|d| !device_excluded(d.device)) {
-        push_info(paths, disk, &mut buf, &mut info);
+        let udev = Udev::read(paths, disk, &mut buf);
+        push_info(paths, disk, &udev, &mut buf, &mut info);
+        from_udev.push(disk.device, &udev);
         let labels = [("device", disk.device)];
         for ((family, spec), raw) in families
             .iter_mut()
@@ -282,4 +418,5 @@ pub fn families(paths: &Paths, disks: &[DiskLine<'_>], out: &mut Vec<MetricFamil
     }
     out.push(info);
     out.extend(families);
+    out.extend(from_udev.into_families());
 }

@@ -10,6 +10,9 @@ mod arp;
 pub mod config;
 mod conntrack;
 mod cpu;
+mod cpu_sysfs;
+mod cpufreq;
+mod cpuinfo;
 mod diskstats;
 mod entropy;
 mod envparse;
@@ -28,10 +31,13 @@ mod sockstat;
 mod softnet;
 mod stat;
 mod time;
+mod timezone;
 mod udp_queues;
 mod uname;
 mod vmstat;
 
+#[cfg(test)]
+mod cpu_tests;
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
@@ -46,6 +52,8 @@ mod netclass_tests;
 mod rootfs_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timezone_tests;
 
 pub use config::LinuxConfig;
 
@@ -84,6 +92,7 @@ impl LinuxError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Area {
     Cpu,
+    Cpufreq,
     Stat,
     Meminfo,
     Filesystem,
@@ -109,8 +118,9 @@ enum Area {
 
 impl Area {
     /// In the order they run (`stat` reuses what `cpu` read).
-    const ALL: [Area; 22] = [
+    const ALL: [Area; 23] = [
         Area::Cpu,
+        Area::Cpufreq,
         Area::Stat,
         Area::Meminfo,
         Area::Filesystem,
@@ -138,6 +148,7 @@ impl Area {
     fn name(self) -> &'static str {
         match self {
             Area::Cpu => "cpu",
+            Area::Cpufreq => "cpufreq",
             Area::Stat => "stat",
             Area::Meminfo => "meminfo",
             Area::Filesystem => "filesystem",
@@ -170,7 +181,10 @@ struct Paths {
     /// The root as node_exporter's `--path.rootfs`: no trailing slash, `/` for the host root.
     rootfs_str: String,
     sys: PathBuf,
+    /// `sys/devices/system/cpu`: one `cpuN` directory per CPU.
+    sys_cpu: PathBuf,
     stat: PathBuf,
+    cpuinfo: PathBuf,
     meminfo: PathBuf,
     loadavg: PathBuf,
     diskstats: PathBuf,
@@ -215,6 +229,8 @@ impl Paths {
             rootfs: rootfs.to_path_buf(),
             rootfs_str,
             sys: rootfs.join("sys"),
+            sys_cpu: rootfs.join("sys/devices/system/cpu"),
+            cpuinfo: proc.join("cpuinfo"),
             net_class: rootfs.join("sys/class/net"),
             stat: proc.join("stat"),
             meminfo: proc.join("meminfo"),
@@ -296,6 +312,8 @@ fn all_or_nothing(
 #[derive(Debug)]
 struct State {
     paths: Paths,
+    /// The `cpu_info` setting: whether the cpu area reads `/proc/cpuinfo`.
+    cpu_info: bool,
     buf: String,
     stat_buf: String,
     /// Outcome of reading `/proc/stat` this cycle, shared by the `cpu` and `stat` areas.
@@ -303,6 +321,7 @@ struct State {
     /// Per area, in [`Area::ALL`] order: whether it fails.
     streaks: [FailureStreak; Area::ALL.len()],
     cpu: cpu::CpuState,
+    time: time::TimeState,
     meminfo: meminfo::NameCache,
     filesystem: filesystem::FsState,
     netclass: netclass::NetClassState,
@@ -316,11 +335,13 @@ impl State {
     fn new(config: &LinuxConfig) -> Self {
         State {
             paths: Paths::new(&config.rootfs),
+            cpu_info: config.cpu_info,
             buf: String::with_capacity(8192),
             stat_buf: String::with_capacity(8192),
             stat_read: Ok(()),
             streaks: Default::default(),
             cpu: cpu::CpuState::default(),
+            time: time::TimeState::default(),
             meminfo: meminfo::NameCache::default(),
             filesystem: filesystem::FsState::default(),
             netclass: netclass::NetClassState::default(),
@@ -364,11 +385,10 @@ impl State {
                 let read = read_into(&paths.stat, &mut self.stat_buf);
                 self.stat_read = read.as_ref().map(|_| ()).map_err(ToString::to_string);
                 read?;
-                let cpus = cpu::parse_cpus(&self.stat_buf)?;
-                self.cpu.update(&cpus);
-                cpu::families(&self.cpu, &cpus, out);
-                Ok(())
+                let (stat, buf) = (&self.stat_buf, &mut self.buf);
+                self.cpu.collect(paths, stat, buf, self.cpu_info, out)
             }
+            Area::Cpufreq => all_or_nothing(out, |out| cpufreq::collect(paths, &mut self.buf, out)),
             Area::Stat => {
                 if let Err(reason) = &self.stat_read {
                     return Err(LinuxError::parse("/proc/stat", reason.clone()));
@@ -409,7 +429,7 @@ impl State {
                 Ok(())
             }
             Area::Pressure => pressure::collect(paths, &mut self.buf, out),
-            Area::Time => time::collect(paths, &mut self.buf, out),
+            Area::Time => self.time.collect(paths, &mut self.buf, out),
             Area::Filefd => filefd::collect(paths, &mut self.buf, out),
             Area::Entropy => entropy::collect(paths, &mut self.buf, out),
             Area::Vmstat => vmstat::collect(paths, &mut self.buf, &mut self.vmstat, out),

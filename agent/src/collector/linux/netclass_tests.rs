@@ -66,8 +66,8 @@ fn netclass_reads_a_fixture_tree() {
     fs::create_dir(dir.path().join(down).join("speed")).unwrap();
 
     let config = LinuxConfig {
-        enabled: true,
         rootfs: dir.path().to_path_buf(),
+        ..LinuxConfig::default()
     };
     let families = LinuxCollector::new(&config).collect_now();
     assert_eq!(success(&families, "netclass"), 1.0);
@@ -154,8 +154,8 @@ fn netclass_without_sys_class_net_fails_alone() {
     let dir = fake_root();
     fs::remove_dir_all(dir.path().join("sys/class/net")).unwrap();
     let config = LinuxConfig {
-        enabled: true,
         rootfs: dir.path().to_path_buf(),
+        ..LinuxConfig::default()
     };
     let families = LinuxCollector::new(&config).collect_now();
     assert_eq!(success(&families, "netclass"), 0.0);

@@ -106,8 +106,8 @@ pub(super) fn fake_root() -> tempfile::TempDir {
 fn rootfs_values_come_from_the_configured_root() {
     let dir = fake_root();
     let config = LinuxConfig {
-        enabled: true,
         rootfs: dir.path().to_path_buf(),
+        ..LinuxConfig::default()
     };
     let families = LinuxCollector::new(&config).collect_now();
 
@@ -258,8 +258,8 @@ fn a_missing_area_reports_failure_and_the_rest_still_report() {
     fs::remove_dir_all(dir.path().join("proc/pressure")).unwrap();
     fs::write(dir.path().join("proc/loadavg"), "garbage\n").unwrap();
     let config = LinuxConfig {
-        enabled: true,
         rootfs: dir.path().to_path_buf(),
+        ..LinuxConfig::default()
     };
     let mut collector = LinuxCollector::new(&config);
     for _ in 0..2 {
@@ -297,8 +297,8 @@ fn missing_proc_stat_fails_cpu_and_stat() {
     let dir = fake_root();
     fs::remove_file(dir.path().join("proc/stat")).unwrap();
     let config = LinuxConfig {
-        enabled: true,
         rootfs: dir.path().to_path_buf(),
+        ..LinuxConfig::default()
     };
     let families = LinuxCollector::new(&config).collect_now();
     assert_eq!(success(&families, "cpu"), 0.0);
@@ -310,8 +310,8 @@ fn missing_proc_stat_fails_cpu_and_stat() {
 fn rootfs_network_and_kernel_areas() {
     let dir = fake_root();
     let config = LinuxConfig {
-        enabled: true,
         rootfs: dir.path().to_path_buf(),
+        ..LinuxConfig::default()
     };
     let families = LinuxCollector::new(&config).collect_now();
     for (name, want) in [
@@ -380,8 +380,8 @@ fn optional_kernel_features_report_no_data() {
         fs::remove_file(dir.path().join(file)).unwrap();
     }
     let config = LinuxConfig {
-        enabled: true,
         rootfs: dir.path().to_path_buf(),
+        ..LinuxConfig::default()
     };
     let mut collector = LinuxCollector::new(&config);
     let families = collector.collect_now();

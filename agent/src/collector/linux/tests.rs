@@ -382,31 +382,6 @@ fn rootfs_prefix_is_stripped() {
 }
 
 #[test]
-fn posix_time_zones() {
-    assert_eq!(time::parse_posix_tz("UTC0"), Some(("UTC".to_owned(), 0)));
-    assert_eq!(
-        time::parse_posix_tz("<+03>-3"),
-        Some(("+03".to_owned(), 10800))
-    );
-    assert_eq!(
-        time::parse_posix_tz("MSK-3"),
-        Some(("MSK".to_owned(), 10800))
-    );
-    assert_eq!(
-        time::parse_posix_tz("EST5"),
-        Some(("EST".to_owned(), -18000))
-    );
-    assert_eq!(
-        time::parse_posix_tz("<+0530>-5:30"),
-        Some(("+0530".to_owned(), 19800))
-    );
-    assert_eq!(time::parse_posix_tz("CET-1CEST,M3.5.0,M10.5.0/3"), None);
-    let tzif = b"TZif2\0\0\0 binary data \n<+03>-3\n";
-    assert_eq!(time::tzif_footer(tzif), Some("<+03>-3"));
-    assert_eq!(time::tzif_footer(b"TZif\0 old"), None);
-}
-
-#[test]
 fn uname_kernel_values() {
     assert_eq!(uname::kernel_value("6.18.44\n"), "6.18.44");
     let info = uname::UnameInfo {

@@ -1,75 +1,11 @@
 //! `node_time_seconds`, `node_time_zone_offset_seconds{time_zone}` and the clocksource info
-//! metrics (node_exporter time.go, time_linux.go).
+//! metrics (node_exporter time.go, time_linux.go). The zone is the one in effect now, as
+//! `timezone.rs` finds it.
 
+use super::timezone::Location;
 use super::{LinuxError, Paths};
 use peeper_proto::MetricFamily;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Parses the POSIX TZ string of a TZif footer (`UTC0`, `<+03>-3`, `MSK-3`) into the zone's
-/// abbreviation and its offset east of UTC in seconds. Zones with daylight saving rules
-/// (`CET-1CEST,M3.5.0,M10.5.0/3`) return `None`: the offset would depend on the date.
-pub fn parse_posix_tz(tz: &str) -> Option<(String, i64)> {
-    let (name, rest) = if let Some(quoted) = tz.strip_prefix('<') {
-        let end = quoted.find('>')?;
-        (&quoted[..end], &quoted[end + 1..])
-    } else {
-        let end = tz
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(tz.len());
-        (&tz[..end], &tz[end..])
-    };
-    if name.len() < 3 {
-        return None;
-    }
-    let (sign, rest) = match rest.as_bytes().first() {
-        Some(b'-') => (1, &rest[1..]),
-        Some(b'+') => (-1, &rest[1..]),
-        _ => (-1, rest),
-    };
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit() && c != ':')
-        .unwrap_or(rest.len());
-    if end != rest.len() || end == 0 {
-        return None; // a DST part follows, or no offset
-    }
-    let mut seconds = 0i64;
-    for (part, unit) in rest.split(':').zip([3600, 60, 1]) {
-        seconds += part.parse::<i64>().ok()? * unit;
-    }
-    // POSIX offsets are west of UTC; Go reports east.
-    Some((name.to_owned(), sign * seconds))
-}
-
-/// The footer of a TZif (version 2+) file: its last line.
-pub fn tzif_footer(data: &[u8]) -> Option<&str> {
-    if !data.starts_with(b"TZif") || data.get(4).is_none_or(|v| *v < b'2') {
-        return None;
-    }
-    let body = data.strip_suffix(b"\n")?;
-    let start = body.iter().rposition(|b| *b == b'\n')? + 1;
-    std::str::from_utf8(&body[start..]).ok()
-}
-
-/// The local zone as Go's `time.Now().Zone()` would name it, where it has a fixed offset.
-fn local_zone() -> Option<(String, i64)> {
-    let file = match std::env::var("TZ") {
-        Ok(tz) if tz.is_empty() || tz == "UTC" => return Some(("UTC".to_owned(), 0)),
-        Ok(tz) => {
-            let tz = tz.trim_start_matches(':').to_owned();
-            if tz.starts_with('/') {
-                tz
-            } else {
-                format!("/usr/share/zoneinfo/{tz}")
-            }
-        }
-        Err(_) => "/etc/localtime".to_owned(),
-    };
-    match std::fs::read(&file) {
-        Ok(data) => parse_posix_tz(tzif_footer(&data)?),
-        // Go falls back to UTC when the zone file is missing.
-        Err(_) => Some(("UTC".to_owned(), 0)),
-    }
-}
 
 /// The `clocksource*` directories' available and current clocksources.
 fn clocksources(paths: &Paths, buf: &mut String) -> Result<Vec<(Vec<String>, String)>, LinuxError> {
@@ -97,15 +33,38 @@ fn clocksources(paths: &Paths, buf: &mut String) -> Result<Vec<(Vec<String>, Str
     Ok(sources)
 }
 
-pub fn collect(
+/// The local zone, loaded on the first cycle: Go loads `time.Local` once per process, so
+/// node_exporter too sees a changed `/etc/localtime` only when it restarts.
+#[derive(Debug, Default)]
+pub struct TimeState {
+    local: Option<Location>,
+}
+
+impl TimeState {
+    pub fn collect(
+        &mut self,
+        paths: &Paths,
+        buf: &mut String,
+        out: &mut Vec<MetricFamily>,
+    ) -> Result<(), LinuxError> {
+        let local = self.local.get_or_insert_with(|| {
+            let tz = std::env::var_os("TZ").map(|tz| tz.to_string_lossy().into_owned());
+            Location::local(tz.as_deref())
+        });
+        collect(local, paths, buf, out)
+    }
+}
+
+fn collect(
+    local: &Location,
     paths: &Paths,
     buf: &mut String,
     out: &mut Vec<MetricFamily>,
 ) -> Result<(), LinuxError> {
-    let now = SystemTime::now()
+    let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as f64 / 1e9)
-        .unwrap_or(0.0);
+        .unwrap_or_default();
+    let now = since_epoch.as_nanos() as f64 / 1e9;
     out.push(
         MetricFamily::gauge(
             "node_time_seconds",
@@ -113,15 +72,14 @@ pub fn collect(
         )
         .with(&[], now),
     );
-    if let Some((zone, offset)) = local_zone() {
-        out.push(
-            MetricFamily::gauge(
-                "node_time_zone_offset_seconds",
-                "System time zone offset in seconds.",
-            )
-            .with(&[("time_zone", &zone)], offset as f64),
-        );
-    }
+    let (zone, offset) = local.lookup(since_epoch.as_secs() as i64);
+    out.push(
+        MetricFamily::gauge(
+            "node_time_zone_offset_seconds",
+            "System time zone offset in seconds.",
+        )
+        .with(&[("time_zone", &zone)], offset as f64),
+    );
     let sources = clocksources(paths, buf)?;
     let mut available = MetricFamily::gauge(
         "node_time_clocksource_available_info",
