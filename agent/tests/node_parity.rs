@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// node_exporter's collectors the agent implements, each an area of the Linux collector.
-const COLLECTORS: [&str; 23] = [
+const COLLECTORS: [&str; 35] = [
     "cpu",
     "cpufreq",
     "stat",
@@ -44,6 +44,21 @@ const COLLECTORS: [&str; 23] = [
     "conntrack",
     "os",
     "schedstat",
+    // The hardware and storage areas: on this host mostly without files, so their
+    // `node_scrape_collector_success` is what is compared; node_hw_parity.rs compares
+    // their series on a recorded tree.
+    "hwmon",
+    "thermal_zone",
+    "powersupplyclass",
+    "rapl",
+    "nvme",
+    "mdadm",
+    "bonding",
+    "edac",
+    "xfs",
+    "nfs",
+    "nfsd",
+    "zfs",
 ];
 
 /// Default collectors of node_exporter that the agent does not implement yet; node_exporter

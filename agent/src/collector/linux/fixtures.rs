@@ -247,3 +247,34 @@ HOME_URL="https://www.debian.org/"
 SUPPORT_URL="https://www.debian.org/support"
 BUG_REPORT_URL="https://bugs.debian.org/"
 "#;
+
+/// The recorded `/proc` and `/sys` tree of the hardware and storage areas (`fixtures/hw`):
+/// sensors, thermal zones, power supplies, RAPL zones, NVMe, md, bonding, EDAC, XFS, NFS and
+/// ZFS, shaped like node_exporter's own fixtures. `agent/tests/node_hw_parity.rs` runs
+/// node_exporter on the same tree.
+pub fn hw_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/collector/linux/fixtures/hw")
+}
+
+/// A copy of the tree below `from` (links kept as links) in a new temporary directory, for
+/// tests that break a file.
+pub fn copy_of(from: &std::path::Path) -> tempfile::TempDir {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let (source, target) = (entry.path(), to.join(entry.file_name()));
+            let kind = entry.file_type().unwrap();
+            if kind.is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(&source).unwrap(), &target).unwrap();
+            } else if kind.is_dir() {
+                std::fs::create_dir(&target).unwrap();
+                copy(&source, &target);
+            } else {
+                std::fs::copy(&source, &target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(from, dir.path());
+    dir
+}

@@ -2,6 +2,9 @@
 //! (`node_vmstat_<field>`, `node_netstat_<Protocol>_<Name>`, `node_sockstat_<PROTO>_<key>`),
 //! built once and kept between cycles instead of formatted again every cycle.
 
+use peeper_proto::{MetricFamily, MetricKind};
+use std::collections::HashMap;
+
 /// One derived name, keyed by the (group, field) it was made from.
 #[derive(Debug)]
 struct Entry {
@@ -55,5 +58,43 @@ impl NameCache {
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+}
+
+/// The families of one cycle by name, for areas whose names come from what they read
+/// (hwmon's sensors, power supplies' attributes, ZFS kstats): however often a name is met,
+/// its series go to one family, as node_exporter's registry merges them.
+#[derive(Debug, Default)]
+pub struct Families {
+    list: Vec<MetricFamily>,
+    index: HashMap<String, usize>,
+}
+
+impl Families {
+    /// Adds a series to the family `name`, made with `help` and `kind` when first met (a
+    /// later, different help is ignored).
+    pub fn push(
+        &mut self,
+        name: &str,
+        help: &str,
+        kind: MetricKind,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
+        let position = match self.index.get(name) {
+            Some(position) => *position,
+            None => {
+                self.list.push(MetricFamily::new(name, help, kind));
+                self.index.insert(name.to_owned(), self.list.len() - 1);
+                self.list.len() - 1
+            }
+        };
+        self.list[position].push(labels, value);
+    }
+
+    /// Moves this cycle's families to `out`, leaving the set empty for the next cycle.
+    pub fn drain_into(&mut self, out: &mut Vec<MetricFamily>) {
+        self.index.clear();
+        out.append(&mut self.list);
     }
 }
