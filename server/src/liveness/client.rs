@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Labels of one query result, and its value.
-type Row = (BTreeMap<String, String>, f64);
+pub(super) type Row = (BTreeMap<String, String>, f64);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -127,6 +127,7 @@ impl StoreClient {
             [
                 answers.last_run,
                 answers.status,
+                answers.status_at,
                 answers.message,
                 answers.expected,
             ],
@@ -151,6 +152,7 @@ impl StoreClient {
             agents_forgotten,
             last_run,
             status,
+            status_at,
             message,
             expected,
             checks_forgotten,
@@ -160,7 +162,9 @@ impl StoreClient {
             q(last(AGENT_FORGOTTEN)),
             q(last(names::CHECK_LAST_RUN)),
             q(last(names::CHECK_STATUS)),
-            // MetricsQL: the time of each message's last sample, to pick the newest message.
+            // MetricsQL: the time of each series' last sample, to pick the newest message
+            // and to tell whether it is the one that came with the newest status.
+            q(format!("tlast_over_time({}[{w}])", names::CHECK_STATUS)),
             q(format!("tlast_over_time({}[{w}])", names::CHECK_MESSAGE)),
             q(last(names::CHECK_EXPECTED_INTERVAL)),
             q(last(CHECK_FORGOTTEN)),
@@ -171,6 +175,7 @@ impl StoreClient {
             agents_forgotten,
             last_run,
             status,
+            status_at,
             message,
             expected,
             checks_forgotten,
@@ -264,6 +269,8 @@ struct Answers {
     agents_forgotten: Vec<Row>,
     last_run: Vec<Row>,
     status: Vec<Row>,
+    /// Each status's newest sample time.
+    status_at: Vec<Row>,
     /// Each message's newest sample time.
     message: Vec<Row>,
     expected: Vec<Row>,
@@ -271,10 +278,17 @@ struct Answers {
 }
 
 /// The checks that ran and have a status, with their newest message and expected interval,
-/// from the answers about their last run, status, messages and expected interval.
-fn add_checks(
+/// from the answers about their last run, status (value and time), messages and expected
+/// interval.
+///
+/// A result's message is a new series whenever the text changes, and the store may show a
+/// new series a moment after the samples of the status it came with. A check whose newest
+/// message is older than its newest status is left out of this view until the message
+/// shows: taken now, it would pair the new result with the old text, and the replica would
+/// keep (and carry) that pairing, since a later read of the same result is not newer.
+pub(super) fn add_checks(
     state: &mut State,
-    [last_run, status, message, expected]: [Vec<Row>; 4],
+    [last_run, status, status_at, message, expected]: [Vec<Row>; 5],
     tenant_of: &impl Fn(&BTreeMap<String, String>) -> Option<String>,
 ) {
     let by_check = |rows: Vec<Row>| -> BTreeMap<CheckKey, f64> {
@@ -283,19 +297,25 @@ fn add_checks(
             .collect()
     };
     let statuses = by_check(status);
+    let status_times = by_check(status_at);
     let expected = by_check(expected);
     let messages = newest_messages(message, tenant_of);
     for (key, last_run) in by_check(last_run) {
         let Some(&status) = statuses.get(&key) else {
             continue;
         };
+        let message = messages.get(&key);
+        let message_lags = match (message, status_times.get(&key)) {
+            (Some((message_at, _)), Some(status_at)) => message_at < status_at,
+            _ => false,
+        };
+        if message_lags {
+            continue;
+        }
         let record = CheckRecord {
             ok: status >= 1.0,
             last_run,
-            message: messages
-                .get(&key)
-                .map(|(_, m)| m.clone())
-                .unwrap_or_default(),
+            message: message.map(|(_, m)| m.clone()).unwrap_or_default(),
             expected: expected.get(&key).copied().filter(|e| *e > 0.0),
         };
         state.merge_check(key, record);

@@ -295,3 +295,73 @@ fn a_new_result_of_a_carried_check_is_written_at_once_with_its_message() {
     liveness.record(observed);
     assert!(liveness.take_pending().is_empty());
 }
+
+/// A store row of a check's series: its labels and value.
+fn check_row(extra: &[(&str, &str)], value: f64) -> client::Row {
+    let mut labels: std::collections::BTreeMap<String, String> = [
+        ("tenant", "acme"),
+        ("instance", "db-01"),
+        ("job", "checks"),
+        ("check", "nightly-backup"),
+    ]
+    .iter()
+    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+    .collect();
+    labels.extend(
+        extra
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+    );
+    (labels, value)
+}
+
+#[test]
+fn a_result_is_read_back_only_once_its_own_message_shows() {
+    let tenant_of = |l: &std::collections::BTreeMap<String, String>| l.get("tenant").cloned();
+    let read = |message_rows: Vec<client::Row>, known: &mut model::State| {
+        client::add_checks(
+            known,
+            [
+                vec![check_row(&[], 200.0)],
+                vec![check_row(&[], 0.0)],
+                vec![check_row(&[], 201.0)],
+                message_rows,
+                vec![check_row(&[], 30.0)],
+            ],
+            &tenant_of,
+        );
+    };
+    let key = CheckKey::new(
+        "acme",
+        [
+            ("instance", "db-01"),
+            ("job", "checks"),
+            ("check", "nightly-backup"),
+        ],
+    );
+    let mut state = model::State::default();
+    state.merge_check(
+        key.clone(),
+        model::CheckRecord {
+            ok: true,
+            last_run: 100.0,
+            message: String::new(),
+            expected: Some(30.0),
+        },
+    );
+    // The ERR status (sampled at 201) shows, its new message series does not yet: the
+    // older result is kept rather than the new status paired with the old text.
+    read(vec![check_row(&[("message", "")], 150.0)], &mut state);
+    assert_eq!(state.checks[&key].last_run, 100.0);
+    // Once the message shows, the new result is taken with its own text.
+    read(
+        vec![
+            check_row(&[("message", "")], 150.0),
+            check_row(&[("message", "disk full")], 201.0),
+        ],
+        &mut state,
+    );
+    let record = &state.checks[&key];
+    assert_eq!((record.ok, record.last_run), (false, 200.0));
+    assert_eq!(record.message, "disk full");
+}
