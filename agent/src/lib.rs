@@ -1,7 +1,8 @@
 //! peeper-agent: collects Linux (and, with later modules, service) metrics and pushes them
 //! to a Peeper server or any Prometheus remote-write receiver. The product host opens no
 //! port.
-#![forbid(unsafe_code)]
+// Unsafe code only where allowed locally: the adjtimex call in collector/linux/timex.rs.
+#![deny(unsafe_code)]
 #![deny(missing_debug_implementations)]
 
 pub mod check;

@@ -223,3 +223,48 @@ fn schedstat_cpu_lines() {
     );
     assert!(schedstat::parse_schedstat("cpu0 1 2 3\ncpux 1 2 3 4 5 6 7 8 9\n").is_empty());
 }
+
+#[test]
+fn timex_scales_as_node_exporter() {
+    // A clock disciplined by NTP in nanosecond mode (status 0x2001: PLL | NANO).
+    let clock = timex::KernelClock {
+        state: 0,
+        offset: -1_500_000,
+        freq: 65536 * 12,
+        maxerror: 250_000,
+        esterror: 1_000,
+        status: 0x2001,
+        constant: 7,
+        tick: 10_000,
+        tai: 37,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    timex::families(&clock, &mut out);
+    assert_eq!(value(&out, "node_timex_offset_seconds", &[]), -0.0015);
+    let ratio = value(&out, "node_timex_frequency_adjustment_ratio", &[]);
+    assert!((ratio - 1.000012).abs() < 1e-12, "{ratio}");
+    assert_eq!(value(&out, "node_timex_maxerror_seconds", &[]), 0.25);
+    assert_eq!(value(&out, "node_timex_tick_seconds", &[]), 0.01);
+    assert_eq!(value(&out, "node_timex_tai_offset_seconds", &[]), 37.0);
+    assert_eq!(value(&out, "node_timex_sync_status", &[]), 1.0);
+    assert_eq!(out.len(), 17);
+    // Microsecond mode, and TIME_ERROR: not synchronised.
+    let unsynced = timex::KernelClock {
+        state: 5,
+        offset: 1_500,
+        status: 0x0040,
+        ..clock
+    };
+    let mut out = Vec::new();
+    timex::families(&unsynced, &mut out);
+    assert_eq!(value(&out, "node_timex_offset_seconds", &[]), 0.0015);
+    assert_eq!(value(&out, "node_timex_sync_status", &[]), 0.0);
+}
+
+#[test]
+fn timex_reads_this_hosts_clock() {
+    let clock = timex::read().expect("adjtimex with modes 0 needs no privilege");
+    assert!((0..=5).contains(&clock.state), "{clock:?}");
+    assert!(clock.tick > 0, "{clock:?}");
+}

@@ -43,6 +43,7 @@ mod stat;
 mod sysfs;
 mod thermal;
 mod time;
+mod timex;
 mod timezone;
 mod udp_queues;
 mod uname;
@@ -96,6 +97,13 @@ pub enum LinuxError {
     Parse { file: &'static str, reason: String },
     #[error("{0}")]
     NoData(&'static str),
+    #[error("the {call} system call failed: {source}; {hint}")]
+    Syscall {
+        call: &'static str,
+        hint: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl LinuxError {
@@ -121,6 +129,7 @@ enum Area {
     Loadavg,
     Uname,
     Pressure,
+    Timex,
     Time,
     Filefd,
     Entropy,
@@ -149,7 +158,7 @@ enum Area {
 
 impl Area {
     /// In the order they run (`stat` reuses what `cpu` read).
-    const ALL: [Area; 35] = [
+    const ALL: [Area; 36] = [
         Area::Cpu,
         Area::Cpufreq,
         Area::Stat,
@@ -162,6 +171,7 @@ impl Area {
         Area::Uname,
         Area::Pressure,
         Area::Time,
+        Area::Timex,
         Area::Filefd,
         Area::Entropy,
         Area::Vmstat,
@@ -202,6 +212,7 @@ impl Area {
             Area::Uname => "uname",
             Area::Pressure => "pressure",
             Area::Time => "time",
+            Area::Timex => "timex",
             Area::Filefd => "filefd",
             Area::Entropy => "entropy",
             Area::Vmstat => "vmstat",
@@ -410,6 +421,7 @@ impl State {
             }
             Area::Pressure => pressure::collect(paths, &mut self.buf, out),
             Area::Time => self.time.collect(paths, &mut self.buf, out),
+            Area::Timex => timex::collect(out),
             Area::Filefd => filefd::collect(paths, &mut self.buf, out),
             Area::Entropy => entropy::collect(paths, &mut self.buf, out),
             Area::Vmstat => vmstat::collect(paths, &mut self.buf, &mut self.vmstat, out),
