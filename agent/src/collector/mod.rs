@@ -14,6 +14,7 @@ pub mod nginx;
 pub mod postgres;
 pub mod probes;
 pub mod registry;
+mod status_page;
 pub mod textfile;
 
 pub use registry::{Collectors, Spec};

@@ -15,49 +15,38 @@ mod tests;
 pub use config::ApacheConfig;
 pub use parse::{SCOREBOARD_STATES, Status, families, parse, scoreboard, version_number};
 
+use super::status_page::{FetchError, PageKind, StatusPage};
 use super::{CollectError, CollectFuture, Collector, Cycle};
 use peeper_proto::MetricFamily;
 use peeper_proto::failures::FailureStreak;
-use std::time::Duration;
 
-/// How long to wait for the TCP (and TLS) connection to the status page.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long the whole request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// The most of a status page read; a real one is a few kilobytes.
-const MAX_BODY: usize = 4 << 20;
+/// The page, for the shared fetching code.
+const PAGE: PageKind = PageKind {
+    name: "the status page",
+    access_hint: "`Require ip` in <Location /server-status>",
+    // The most of a status page read; a real one is a few kilobytes.
+    max_body: 4 << 20,
+};
 
 /// Why the status page could not be read this cycle.
 #[derive(Debug, thiserror::Error)]
 pub enum ApacheError {
-    #[error("cannot reach {url}: {source}")]
-    Request {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error(
-        "{url} answered HTTP {status}; it must answer 200 to this host (check `Require ip` in <Location /server-status>)"
-    )]
-    Status { url: String, status: u16 },
-    #[error("{url} answered more than {MAX_BODY} bytes; is it the status page?")]
-    TooLarge { url: String },
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
     #[error("cannot parse the status page: {key}: {value:?} is not a number")]
     Parse { key: String, value: String },
     #[error(
         "the answer is not a mod_status machine-readable page (the URL must end in `?auto` and point at a `SetHandler server-status` location)"
     )]
     NotStatusPage,
-    #[error("cannot build the HTTP client: {0}")]
-    Client(#[source] reqwest::Error),
 }
 
 /// The Apache collector (`job="apache"`).
 #[derive(Debug)]
 pub struct ApacheCollector {
     config: ApacheConfig,
-    /// Built on the first cycle and kept, so connections are reused.
-    client: Option<reqwest::Client>,
+    /// The page and its client, kept so connections are reused.
+    page: StatusPage,
     /// The target's failure was logged and it has not recovered since.
     streak: FailureStreak,
     /// apache_exporter's `apache_exporter_scrape_failures_total`.
@@ -68,55 +57,16 @@ impl ApacheCollector {
     pub fn new(config: &ApacheConfig) -> Self {
         ApacheCollector {
             config: config.clone(),
-            client: None,
+            page: StatusPage::new(PAGE, &config.url, config.host_override.as_deref()),
             streak: FailureStreak::default(),
             failures: 0,
         }
     }
 
-    fn client(&mut self) -> Result<reqwest::Client, ApacheError> {
-        if let Some(client) = &self.client {
-            return Ok(client.clone());
-        }
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .pool_max_idle_per_host(1)
-            .user_agent(concat!("peeper-agent/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ApacheError::Client)?;
-        self.client = Some(client.clone());
-        Ok(client)
-    }
-
     /// Fetches and parses the page once.
     async fn fetch(&mut self) -> Result<Status, ApacheError> {
-        let client = self.client()?;
-        let url = &self.config.url;
-        let request_error = |source| ApacheError::Request {
-            url: url.clone(),
-            source,
-        };
-        let mut request = client.get(url);
-        if let Some(host) = &self.config.host_override {
-            request = request.header(reqwest::header::HOST, host);
-        }
-        let mut response = request.send().await.map_err(request_error)?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(ApacheError::Status {
-                url: url.clone(),
-                status,
-            });
-        }
-        let mut body = Vec::with_capacity(4096);
-        while let Some(chunk) = response.chunk().await.map_err(request_error)? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(ApacheError::TooLarge { url: url.clone() });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        parse(&String::from_utf8_lossy(&body))
+        let body = self.page.fetch().await?;
+        parse(&body)
     }
 
     /// One cycle: the families, `apache_up` and the failure counter included.

@@ -322,6 +322,9 @@ async fn silent_server_is_up_zero_after_the_request_timeout() {
     let f = collector.collect_now().await;
     assert_eq!(value(&f, "apache_up", &[]), 0.0);
     assert_eq!(value(&f, "apache_exporter_scrape_failures_total", &[]), 1.0);
-    assert!(start.elapsed() < REQUEST_TIMEOUT + std::time::Duration::from_secs(2));
+    assert!(
+        start.elapsed()
+            < crate::collector::status_page::REQUEST_TIMEOUT + std::time::Duration::from_secs(2)
+    );
     hold.abort();
 }

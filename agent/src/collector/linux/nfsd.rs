@@ -52,42 +52,14 @@ const V4_OPS: [&str; 38] = [
     "RelLockOwner",
 ];
 
-/// The NFSv4 operations node_exporter exports (it leaves out the unused ones, `PutPubFH`
-/// and `PutRootFH`).
-const V4_EXPORTED: [&str; 33] = [
-    "Access",
-    "Close",
-    "Commit",
-    "Create",
-    "DelegPurge",
-    "DelegReturn",
-    "GetAttr",
-    "GetFH",
-    "Link",
-    "Lock",
-    "Lockt",
-    "Locku",
-    "Lookup",
-    "LookupRoot",
-    "Nverify",
-    "Open",
-    "OpenAttr",
-    "OpenConfirm",
-    "OpenDgrd",
-    "PutFH",
-    "Read",
-    "ReadDir",
-    "ReadLink",
-    "Remove",
-    "Rename",
-    "Renew",
-    "RestoreFH",
-    "SaveFH",
-    "SecInfo",
-    "SetAttr",
-    "Verify",
-    "Write",
-    "RelLockOwner",
+/// The NFSv4 operations node_exporter leaves out (the unused ones, `PutPubFH` and
+/// `PutRootFH`).
+const V4_NOT_EXPORTED: [&str; 5] = [
+    "Op0Unused",
+    "Op1Unused",
+    "Op2Future",
+    "PutPubFH",
+    "PutRootFH",
 ];
 
 /// What node_exporter exports of `/proc/net/rpc/nfsd`.
@@ -266,10 +238,10 @@ pub fn server_families(stats: &ServerStats, out: &mut Vec<MetricFamily>) {
             requests.push(&[("proto", proto), ("method", method)], *value as f64);
         }
     }
-    for method in V4_EXPORTED {
-        let index = V4_OPS.iter().position(|op| *op == method).unwrap_or(0);
-        let labels = [("proto", "4"), ("method", method)];
-        requests.push(&labels, stats.v4_ops[index] as f64);
+    for (method, value) in V4_OPS.iter().zip(&stats.v4_ops) {
+        if !V4_NOT_EXPORTED.contains(method) {
+            requests.push(&[("proto", "4"), ("method", method)], *value as f64);
+        }
     }
     out.extend([packets, errors, requests]);
 }

@@ -15,49 +15,38 @@ mod tests;
 pub use config::NginxConfig;
 pub use parse::{StubStatus, families, parse};
 
+use super::status_page::{FetchError, PageKind, StatusPage};
 use super::{CollectError, CollectFuture, Collector, Cycle};
 use peeper_proto::MetricFamily;
 use peeper_proto::failures::FailureStreak;
-use std::time::Duration;
 
-/// How long to wait for the TCP (and TLS) connection to the page.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long the whole request may take (the exporter's default `-nginx.timeout`).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// The most of an answer read; the page is about 100 bytes.
-const MAX_BODY: usize = 64 << 10;
+/// The page, for the shared fetching code.
+const PAGE: PageKind = PageKind {
+    name: "the stub_status page",
+    access_hint: "`allow` in the `stub_status` location",
+    // The page is about 100 bytes.
+    max_body: 64 << 10,
+};
 
 /// Why the page could not be read this cycle.
 #[derive(Debug, thiserror::Error)]
 pub enum NginxError {
-    #[error("cannot reach {url}: {source}")]
-    Request {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error(
-        "{url} answered HTTP {status}; it must answer 200 to this host (check `allow` in the `stub_status` location)"
-    )]
-    Status { url: String, status: u16 },
-    #[error("{url} answered more than {MAX_BODY} bytes; is it the stub_status page?")]
-    TooLarge { url: String },
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
     #[error("cannot parse the stub_status page: {value:?} is not a number")]
     Parse { value: String },
     #[error(
         "the answer is not nginx's stub_status page (the URL must point at a location with `stub_status;`)"
     )]
     NotStubStatus,
-    #[error("cannot build the HTTP client: {0}")]
-    Client(#[source] reqwest::Error),
 }
 
 /// The nginx collector (`job="nginx"`).
 #[derive(Debug)]
 pub struct NginxCollector {
     config: NginxConfig,
-    /// Built on the first cycle and kept, so the connection is reused.
-    client: Option<reqwest::Client>,
+    /// The page and its client, kept so the connection is reused.
+    page: StatusPage,
     /// The target's failure was logged and it has not recovered since.
     streak: FailureStreak,
 }
@@ -66,54 +55,15 @@ impl NginxCollector {
     pub fn new(config: &NginxConfig) -> Self {
         NginxCollector {
             config: config.clone(),
-            client: None,
+            page: StatusPage::new(PAGE, &config.url, config.host_override.as_deref()),
             streak: FailureStreak::default(),
         }
     }
 
-    fn client(&mut self) -> Result<reqwest::Client, NginxError> {
-        if let Some(client) = &self.client {
-            return Ok(client.clone());
-        }
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .pool_max_idle_per_host(1)
-            .user_agent(concat!("peeper-agent/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(NginxError::Client)?;
-        self.client = Some(client.clone());
-        Ok(client)
-    }
-
     /// Fetches and parses the page once.
     async fn fetch(&mut self) -> Result<StubStatus, NginxError> {
-        let client = self.client()?;
-        let url = &self.config.url;
-        let request_error = |source| NginxError::Request {
-            url: url.clone(),
-            source,
-        };
-        let mut request = client.get(url);
-        if let Some(host) = &self.config.host_override {
-            request = request.header(reqwest::header::HOST, host);
-        }
-        let mut response = request.send().await.map_err(request_error)?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(NginxError::Status {
-                url: url.clone(),
-                status,
-            });
-        }
-        let mut body = Vec::with_capacity(256);
-        while let Some(chunk) = response.chunk().await.map_err(request_error)? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(NginxError::TooLarge { url: url.clone() });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        parse(&String::from_utf8_lossy(&body))
+        let body = self.page.fetch().await?;
+        parse(&body)
     }
 
     /// One cycle: the families, `nginx_up` included.

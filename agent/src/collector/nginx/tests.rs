@@ -180,6 +180,9 @@ async fn silent_server_is_up_zero_after_the_request_timeout() {
     // Like the exporter: a failed scrape is nginx_up 0 and nothing else.
     assert_eq!(f.len(), 1);
     assert!(family(&f, "nginx_connections_active").is_none());
-    assert!(start.elapsed() < REQUEST_TIMEOUT + std::time::Duration::from_secs(2));
+    assert!(
+        start.elapsed()
+            < crate::collector::status_page::REQUEST_TIMEOUT + std::time::Duration::from_secs(2)
+    );
     hold.abort();
 }
