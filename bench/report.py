@@ -6,6 +6,7 @@
       minute (at a 15 s interval: the series pushed per cycle).
   report.py agent RAW.tsv    the `agent` table from the raw per-run rows
   report.py relay RAW.tsv    the `relay` table from the raw per-run rows
+  report.py fleet RAW.tsv    the `fleet` tables from the raw per-(run, size, receiver) rows
 
 Every number in a table is the median over the runs; a ratio is the median of the per-run
 ratios (both sides ran in the same run, so a ratio cancels most of the machine's noise).
@@ -179,11 +180,101 @@ def relay(path: str) -> None:
     print("\n".join(out))
 
 
+FLEET_RECEIVERS = ["peeper-server", "vmagent"]
+
+
+def fleet(path: str) -> None:
+    rows = read(path)
+    sizes = sorted({int(r["agents"]) for r in rows})
+    receivers = [x for x in FLEET_RECEIVERS if any(r["receiver"] == x for r in rows)]
+    runs = sorted({int(r["run"]) for r in rows})
+    by = {(int(r["run"]), int(r["agents"]), r["receiver"]): r for r in rows}
+
+    def value(r, name):
+        cpu, window = float(r["cpu_seconds"]), float(r["window_s"])
+        samples, requests = int(r["samples"]), int(r["requests"])
+        return {
+            "cpu_m": cpu / samples * 1e6 if samples else None,
+            "cpu_req": cpu / requests * 1e6 if requests else None,
+            "sps": samples / window,
+            "rps": requests / window,
+            "per_req": samples / requests if requests else None,
+            "rss": int(r["rss_kb"]) / 1024,
+            "hwm": int(r["hwm_kb"]) / 1024,
+            "fleet": float(r["agents_cpu_seconds"]) / window,
+        }[name]
+
+    def f(v, digits):
+        return fmt(round(v) if v is not None and digits == 0 else v, digits)
+
+    def median(n, receiver, name):
+        return med(value(by[(run, n, receiver)], name) for run in runs if (run, n, receiver) in by)
+
+    def ratio(n, name, top="vmagent", bottom="peeper-server"):
+        per_run = []
+        for run in runs:
+            a, b = by.get((run, n, top)), by.get((run, n, bottom))
+            if a and b and value(a, name) is not None and value(b, name):
+                per_run.append(value(a, name) / value(b, name))
+        return med(per_run)
+
+    out = []
+    out.append(
+        "| agents | receiver | CPU-s per million samples | per run | CPU µs per request | samples/s | "
+        "requests/s | RSS MB | peak RSS MB | non-2xx | agents' CPU, cores |"
+    )
+    out.append("|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for n in sizes:
+        for receiver in receivers:
+            vals = [by[(run, n, receiver)] for run in runs if (run, n, receiver) in by]
+            if not vals:
+                continue
+            out.append(
+                f"| {n} | {receiver} | **{f(median(n, receiver, 'cpu_m'), 3)}** | "
+                f"{', '.join(fmt(value(v, 'cpu_m'), 3) for v in vals)} | "
+                f"{f(median(n, receiver, 'cpu_req'), 0)} | {f(median(n, receiver, 'sps'), 0)} | "
+                f"{f(median(n, receiver, 'rps'), 1)} | {f(median(n, receiver, 'rss'), 1)} | "
+                f"{f(median(n, receiver, 'hwm'), 1)} | {sum(int(v['non_2xx']) for v in vals):,} | "
+                f"{f(median(n, receiver, 'fleet'), 2)} |"
+            )
+        if len(receivers) == 2:
+            out.append(
+                f"| {n} | **ratio vmagent / peeper-server** | **{fmt(ratio(n, 'cpu_m'))}** | | "
+                f"{fmt(ratio(n, 'cpu_req'))} | | | **{fmt(ratio(n, 'rss'))}** | {fmt(ratio(n, 'hwm'))} | | |"
+            )
+    out.append("")
+    window = med(float(r["window_s"]) for r in rows)
+    warnings = sum(int(r["agent_warnings"]) for r in rows)
+    per_req = med(value(r, "per_req") for r in rows)
+    out.append(
+        f"Medians of {len(runs)} run(s), each phase measured over {f(window, 0)} s after the warm-up; a ratio "
+        "is the median of the per-run ratios. Samples and requests are the receiver's own counters "
+        "(2xx only) over the window; about "
+        f"{f(per_req, 0)} samples a request. The agents' CPU (last column, summed over the fleet) is not "
+        f"in the receiver's figures. WARN/ERROR lines in the agents' logs over all phases: {warnings:,}."
+    )
+    if len(sizes) > 1:
+        first, last = sizes[0], sizes[-1]
+        out.append("")
+        out.append(f"Growth with the fleet (medians; last column: N={last} ÷ N={first}):")
+        out.append("")
+        out.append("| receiver | figure | " + " | ".join(f"N={n}" for n in sizes) + f" | ×{last}/{first} |")
+        out.append("|---|---|" + "---:|" * (len(sizes) + 1))
+        for receiver in receivers:
+            for name, label, digits in [("cpu_req", "CPU µs per request", 0), ("cpu_m", "CPU-s per million samples", 3),
+                                        ("rss", "RSS MB", 1)]:
+                vals = [median(n, receiver, name) for n in sizes]
+                growth = vals[-1] / vals[0] if vals[0] and vals[-1] is not None else None
+                out.append(f"| {receiver} | {label} | " + " | ".join(f(v, digits) for v in vals) +
+                           f" | {fmt(growth)} |")
+    print("\n".join(out))
+
+
 def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] == "series" and len(sys.argv) == 4:
         series(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 3 and sys.argv[1] in ("agent", "relay"):
-        (agent if sys.argv[1] == "agent" else relay)(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] in ("agent", "relay", "fleet"):
+        {"agent": agent, "relay": relay, "fleet": fleet}[sys.argv[1]](sys.argv[2])
     else:
         sys.exit(__doc__)
 

@@ -2,7 +2,7 @@
 # Whole-process benchmarks of Peeper against the peer tools from Debian packages, run side by
 # side in one run and reported as medians and ratios (bench/README.md explains every number).
 #
-#   scripts/bench.sh [agent|relay|alert|all]        (default: all)
+#   scripts/bench.sh [agent|relay|alert|fleet [N ...]|all]        (default: all)
 #
 #   agent  peeper-agent (linux+apache+mysql+postgres, 15 s) against node, apache, mysqld and
 #          postgres exporters scraped by vmagent, both pushing to one VictoriaMetrics, for the
@@ -11,21 +11,32 @@
 #          remote-write load to VictoriaMetrics: CPU-s per million samples.
 #   alert  the time from an agent's death to the Telegram message, production defaults
 #          (bench/alert.sh).
+#   fleet  N real peeper-agent processes (Linux collector, 2 s) pushing to peeper-server, then
+#          to vmagent, for each N given (default 10 60 200): the receiver's CPU-s per million
+#          samples, CPU per request, RSS (bench/fleet.sh).
 #
 # Settings (environment): BENCH_RUNS (3), BENCH_MINUTES (3, measured minutes a run),
 # BENCH_WARMUP_SECONDS (20), BENCH_RELAY_RUNS (5), BENCH_RELAY_REQUESTS (200 requests of
-# 10 000 samples a run). As root, installs the Debian packages it needs. Everything listens on
+# 10 000 samples a run), BENCH_FLEET_SIZES ("10 60 200"), BENCH_FLEET_RUNS (3),
+# BENCH_FLEET_SECONDS (60), BENCH_FLEET_INTERVAL (2s), BENCH_FLEET_WARMUP_SECONDS (15). As root, installs the Debian packages it needs. Everything listens on
 # free loopback ports, lives in one temp dir, and is stopped (by pid) and removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-PART=${1:-all}
-case "$PART" in agent | relay | alert | all) ;; *)
-  echo "usage: $0 [agent|relay|alert|all]" >&2
+usage() {
+  [ -z "${1:-}" ] || echo "bench: $1" >&2
+  echo "usage: $0 [agent|relay|alert|fleet [N ...]|all]" >&2
   exit 2
-  ;;
-esac
+}
+PART=${1:-all}
+[ $# = 0 ] || shift
+case "$PART" in agent | relay | alert | all) [ $# = 0 ] || usage "only fleet takes arguments" ;; fleet) ;; *) usage ;; esac
+read -ra FLEET_SIZES <<<"${*:-${BENCH_FLEET_SIZES:-10 60 200}}"
+for n in "${FLEET_SIZES[@]}"; do
+  [[ $n =~ ^[1-9][0-9]*$ ]] || usage "fleet sizes are agent counts, positive integers: not '$n'"
+done
+[ ${#FLEET_SIZES[@]} -gt 0 ] || usage "no fleet sizes"
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_MINUTES=${BENCH_MINUTES:-3}
 BENCH_WARMUP_SECONDS=${BENCH_WARMUP_SECONDS:-20}
@@ -400,17 +411,22 @@ print("\t".join(str(x) for x in [sys.argv[1], sys.argv[2], d["tenant"], d["cpu_s
 
 # shellcheck source=bench/alert.sh
 . "$ROOT/bench/alert.sh"
+# shellcheck source=bench/fleet.sh
+. "$ROOT/bench/fleet.sh"
 
 case "$PART" in
 agent) bench_agent ;;
 relay) bench_relay ;;
 alert) bench_alert ;;
+fleet) bench_fleet ;;
 all)
   bench_agent
   echo
   bench_relay
   echo
   bench_alert
+  echo
+  bench_fleet
   ;;
 esac
 log "done in $(($(date +%s) - STARTED)) s; results in bench/results/"
