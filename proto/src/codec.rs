@@ -52,6 +52,51 @@ pub fn snappy_compress(data: &[u8]) -> Vec<u8> {
         .expect("snappy block input under 4 GiB")
 }
 
+/// Joins snappy blocks into one block that decompresses to their contents back to back,
+/// without decompressing anything. A block is its decoded length (a varint) and a run of
+/// elements whose copies reach back at most to the start of that block's own output, so
+/// the runs stay valid one after the other under the summed length. Remote-write bodies
+/// joined this way decode to one `WriteRequest` holding every body's series (protobuf
+/// merges repeated fields of concatenated messages).
+pub fn snappy_concat(blocks: &[&[u8]]) -> Result<Vec<u8>, CodecError> {
+    let mut total: u64 = 0;
+    let mut runs = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        let (declared, header) = snappy_header(block)?;
+        total += declared as u64;
+        runs.push(&block[header..]);
+    }
+    // Snappy's decoded length is a 32-bit varint.
+    let total = u32::try_from(total).map_err(|_| {
+        CodecError::Snappy("the joined blocks would decode to 4 GiB or more".to_owned())
+    })?;
+    let mut out = Vec::with_capacity(5 + runs.iter().map(|r| r.len()).sum::<usize>());
+    let mut rest = total;
+    while rest >= 0x80 {
+        out.push((rest as u8) | 0x80);
+        rest >>= 7;
+    }
+    out.push(rest as u8);
+    for run in runs {
+        out.extend_from_slice(run);
+    }
+    Ok(out)
+}
+
+/// A snappy block's declared decoded length and the size of the varint that holds it.
+fn snappy_header(block: &[u8]) -> Result<(usize, usize), CodecError> {
+    let mut value: u64 = 0;
+    for (i, byte) in block.iter().take(5).enumerate() {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Ok((value as usize, i + 1));
+        }
+    }
+    Err(CodecError::Snappy(
+        "the header's length is missing or longer than 5 bytes".to_owned(),
+    ))
+}
+
 /// Decompresses a snappy block, refusing before allocation when the header declares more
 /// than `limit` bytes.
 pub fn snappy_decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {

@@ -23,6 +23,10 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:8480";
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9480";
 /// Default interval of the store flushes (`--store-flush-interval`).
 pub const DEFAULT_STORE_FLUSH: Duration = Duration::from_secs(1);
+/// Threads that run the async work (ARCHITECTURE.md, "Server CPU per request").
+pub const DEFAULT_WORKER_THREADS: usize = 1;
+/// How long a small batch may wait for others of its store URL to go in the same write.
+pub const DEFAULT_STORE_BATCH_WINDOW: Duration = Duration::from_millis(100);
 /// Default store URL (`--remote-write-url`): a single-node VictoriaMetrics on this host.
 pub const DEFAULT_REMOTE_WRITE_URL: &str = "http://127.0.0.1:8428/api/v1/write";
 /// Default data directory (`--data-dir`), where `tokens.json` lives.
@@ -70,6 +74,11 @@ pub enum ConfigError {
     ForwardMode { value: String },
     #[error("limits.{setting} must be greater than 0")]
     ZeroLimit { setting: &'static str },
+    #[error(
+        "worker_threads (--worker-threads, PEEPER_WORKER_THREADS) = {value} is out of range: \
+         use 1 to {MAX_WORKER_THREADS} (1, the default, suits a fleet of small batches)"
+    )]
+    WorkerThreads { value: usize },
     #[error("{setting} = {value:?} is not a duration: write it like 90s, 5m or 1h")]
     Duration {
         setting: &'static str,
@@ -145,6 +154,11 @@ pub struct FileConfig {
     /// How often to ask VictoriaMetrics to flush fresh samples to disk while batches arrive
     /// (default `1s`; `0` = never).
     pub store_flush_interval: Option<String>,
+    /// Threads running the async work (default 1; takes effect at start, not on reload).
+    pub worker_threads: Option<usize>,
+    /// How long a small batch may wait to share one write to the store with others
+    /// (default `100ms`; `0` = every batch alone).
+    pub store_batch_window: Option<String>,
 }
 
 impl FileConfig {
@@ -179,6 +193,8 @@ pub struct Overrides {
     /// The `[liveness]` flags and env twins.
     pub liveness: LivenessOverrides,
     pub store_flush_interval: Option<String>,
+    pub worker_threads: Option<usize>,
+    pub store_batch_window: Option<String>,
 }
 
 /// The PEM files of the HTTPS listener.
@@ -269,6 +285,9 @@ pub struct ServerConfig {
     pub(crate) metrics_listen: SocketAddr,
     /// `None`: never ask the store to flush.
     pub(crate) store_flush: Option<Duration>,
+    pub(crate) worker_threads: usize,
+    /// `None`: every batch goes to the store in a write of its own.
+    pub(crate) store_batch_window: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -291,6 +310,8 @@ impl ServerConfig {
             // Embedded (tests): any free loopback port, see `RunningServer::metrics_addr`.
             metrics_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             store_flush: Some(DEFAULT_STORE_FLUSH),
+            worker_threads: DEFAULT_WORKER_THREADS,
+            store_batch_window: Some(DEFAULT_STORE_BATCH_WINDOW),
         })
     }
 
@@ -314,20 +335,27 @@ impl ServerConfig {
             setting: "metrics_listen",
             value: metrics_text,
         })?;
-        let store_flush = match over
-            .store_flush_interval
-            .clone()
-            .or(file.store_flush_interval.clone())
-        {
-            None => Some(DEFAULT_STORE_FLUSH),
-            Some(text) => {
-                let every = peeper_proto::duration::parse(&text).ok_or(ConfigError::Duration {
-                    setting: "store_flush_interval (--store-flush-interval, PEEPER_STORE_FLUSH_INTERVAL)",
-                    value: text,
-                })?;
-                (!every.is_zero()).then_some(every)
-            }
-        };
+        let store_flush = optional_interval(
+            "store_flush_interval (--store-flush-interval, PEEPER_STORE_FLUSH_INTERVAL)",
+            over.store_flush_interval.clone(),
+            file.store_flush_interval.clone(),
+            DEFAULT_STORE_FLUSH,
+        )?;
+        let store_batch_window = optional_interval(
+            "store_batch_window (--store-batch-window, PEEPER_STORE_BATCH_WINDOW)",
+            over.store_batch_window.clone(),
+            file.store_batch_window.clone(),
+            DEFAULT_STORE_BATCH_WINDOW,
+        )?;
+        let worker_threads = over
+            .worker_threads
+            .or(file.worker_threads)
+            .unwrap_or(DEFAULT_WORKER_THREADS);
+        if !(1..=MAX_WORKER_THREADS).contains(&worker_threads) {
+            return Err(ConfigError::WorkerThreads {
+                value: worker_threads,
+            });
+        }
         let config = Self::try_new(ServerSettings::merge(over, file)?)?
             .with_tenants(tenants.clone())?
             .with_trusted_proxies(proxies);
@@ -341,6 +369,8 @@ impl ServerConfig {
             .with_liveness(liveness)
             .with_metrics_listen(metrics_listen);
         config.store_flush = store_flush;
+        config.store_batch_window = store_batch_window;
+        config.worker_threads = worker_threads;
         Ok(config)
     }
 
@@ -405,6 +435,18 @@ impl ServerConfig {
     pub fn metrics_listen(&self) -> SocketAddr {
         self.metrics_listen
     }
+    pub fn worker_threads(&self) -> usize {
+        self.worker_threads
+    }
+    /// How long a small batch may wait to share a write; `None`: never.
+    pub fn store_batch_window(&self) -> Option<Duration> {
+        self.store_batch_window
+    }
+    /// Sets [`Self::store_batch_window`] (tests: `None` sends every batch alone).
+    pub fn with_store_batch_window(mut self, window: Option<Duration>) -> Self {
+        self.store_batch_window = window;
+        self
+    }
     pub fn liveness(&self) -> &LivenessConfig {
         &self.liveness
     }
@@ -412,6 +454,26 @@ impl ServerConfig {
     pub fn forward_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.forward_timeout_secs)
     }
+}
+
+/// The most worker threads accepted: far beyond any core count, below a typo's.
+const MAX_WORKER_THREADS: usize = 1024;
+
+/// A duration setting where `0` means "off": flag/env over the file over `default`.
+fn optional_interval(
+    setting: &'static str,
+    over: Option<String>,
+    file: Option<String>,
+    default: Duration,
+) -> Result<Option<Duration>, ConfigError> {
+    let Some(text) = over.or(file) else {
+        return Ok(Some(default));
+    };
+    let every = peeper_proto::duration::parse(&text).ok_or(ConfigError::Duration {
+        setting,
+        value: text,
+    })?;
+    Ok((!every.is_zero()).then_some(every))
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ pub const RESERVED_LABELS: [&str; 3] = [TENANT_LABEL, "vm_account_id", "vm_proje
 /// Longest part of a store's error message passed back to the client.
 const MAX_STORE_MESSAGE: usize = 1024;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ForwardError {
     #[error("cannot build the store client: {0}")]
     Client(String),

@@ -37,6 +37,7 @@
 pub mod admin;
 pub mod alerting;
 pub mod auth;
+pub mod batcher;
 pub mod body;
 pub mod checkconfig;
 pub mod cli;

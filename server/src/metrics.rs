@@ -102,6 +102,8 @@ pub struct Metrics {
     pub forward_duration: Histogram,
     /// `peeper_server_forward_errors_total{kind}`: forwards the store did not accept.
     pub forward_errors: Family<KindLabels, Counter>,
+    /// Writes sent to the store (a write may carry several batches).
+    pub store_writes: Counter,
     /// `peeper_server_liveness_syncs_total{result}`: liveness syncs (ok, read_error, write_error).
     pub liveness_syncs: Family<ResultLabels, Counter>,
     /// `peeper_server_agents{state}`: agents known to liveness tracking, up or silent.
@@ -176,6 +178,13 @@ impl Metrics {
                 "Forwards the store did not accept, by kind (unavailable, rejected, timeout, connect)",
                 Family::<KindLabels, Counter>::default(),
             ),
+            store_writes: register(
+                &mut registry,
+                "store_writes",
+                "Writes sent to the store; one write carries one or several agents' batches \
+                 (store_batch_window)",
+                Counter::default(),
+            ),
             liveness_syncs: register(
                 &mut registry,
                 "liveness_syncs",
@@ -245,6 +254,10 @@ impl Metrics {
         self.connections_refused
             .get_or_create(&ReasonLabels { reason })
             .inc();
+    }
+
+    pub fn store_write(&self) {
+        self.store_writes.inc();
     }
 
     pub fn connection_closed_idle(&self) {

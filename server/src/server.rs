@@ -4,6 +4,7 @@
 //! finish, gRPC streams end with UNAVAILABLE after their current batch).
 
 use crate::auth::TokenCache;
+use crate::batcher::Batcher;
 use crate::body::BodyBudget;
 use crate::config::ServerConfig;
 use crate::conn::{self, Connections};
@@ -178,7 +179,7 @@ fn app_state(
     }
     Ok(AppState {
         tokens,
-        forwarder,
+        batcher: Batcher::new(forwarder, config.store_batch_window(), Arc::clone(&metrics)),
         liveness,
         metrics,
         limits,

@@ -5,11 +5,17 @@
 //! While a backlog exists, sends alternate between the newest batch (so fresh data keeps
 //! flowing) and the oldest (so the backlog drains oldest first), at most `drain_rate`
 //! batches per second so a recovering server is not flooded.
+//!
+//! With nothing queued, a batch that arrives waits up to [`JOIN_WINDOW`] for the other
+//! batches of its cycle (the agent's loops tick together) and they are queued as one: a
+//! cycle costs the server one request, not one per collector (ARCHITECTURE.md, "Server CPU
+//! per request").
 
 use super::disk::{DiskQueue, Entry, QueueError};
 use super::{Backoff, Batch, BatchQueue, SendOutcome, Sender};
 use crate::stats::AgentStats;
-use peeper_proto::codec::{Encoding, decode_write_request, encode_write_request};
+use bytes::Bytes;
+use peeper_proto::codec::{Encoding, decode_write_request, encode_write_request, snappy_concat};
 use peeper_proto::prometheus::WriteRequest;
 use peeper_proto::remote_write::sample_count;
 use std::sync::Arc;
@@ -22,6 +28,10 @@ const RETRY_BASE: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 /// After an auth failure the operator has to act; retry rarely.
 const AUTH_RETRY: Duration = Duration::from_secs(30);
+/// How long the first batch of a cycle waits for the cycle's other batches.
+pub const JOIN_WINDOW: Duration = Duration::from_millis(100);
+/// Joined batches stay within a cycle batch's bound.
+const MAX_JOINED_SAMPLES: u64 = crate::runtime::MAX_SERIES_PER_BATCH as u64;
 /// Memory for batches the disk refused (full or failing disk).
 const OVERFLOW_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -70,6 +80,8 @@ pub struct Delivery {
     failing_since: Option<Instant>,
     disk_failing: bool,
     newest_next: bool,
+    /// Splits of rejected batches still allowed this minute.
+    isolation: IsolationBudget,
     drain_interval: Duration,
     updates: Option<watch::Receiver<Option<(Sender, u32)>>>,
 }
@@ -93,6 +105,7 @@ impl Delivery {
             failing_since: None,
             disk_failing: false,
             newest_next: true,
+            isolation: IsolationBudget::default(),
             drain_interval: drain_interval(drain_rate),
             updates: None,
         };
@@ -138,15 +151,15 @@ impl Delivery {
             );
         }
         loop {
-            while let Ok(batch) = self.rx.try_recv() {
-                self.enqueue(batch);
-            }
             if self.disk.is_empty() && self.overflow.is_empty() {
                 match self.rx.recv().await {
-                    Some(batch) => self.enqueue(batch),
+                    Some(batch) => self.gather(batch).await,
                     None => break,
                 }
                 continue;
+            }
+            while let Ok(batch) = self.rx.try_recv() {
+                self.enqueue(batch);
             }
             let backlog = self.disk.len() + self.overflow.len() > 1;
             let wait = match self.send_next().await {
@@ -190,10 +203,17 @@ impl Delivery {
                 None
             }
             SendOutcome::Rejected(detail) => {
-                tracing::warn!(samples = batch.samples, %detail, url = self.sender.url(), "receiver rejected a batch as bad data; dropped it");
                 self.stats.record_push_error("rejected");
-                self.stats.record_dropped("rejected", batch.samples);
                 self.done(source);
+                if batch.samples > 1 && self.isolation.take() {
+                    // A cycle's batches travel joined: find the bad series by halves, so
+                    // the rest of the cycle is not lost with it.
+                    tracing::debug!(samples = batch.samples, %detail, "receiver rejected a batch as bad data; sending it again in halves");
+                    self.split(batch);
+                } else {
+                    tracing::warn!(samples = batch.samples, %detail, url = self.sender.url(), "receiver rejected a batch as bad data; dropped it");
+                    self.stats.record_dropped("rejected", batch.samples);
+                }
                 None
             }
             SendOutcome::TooLarge => {
@@ -252,14 +272,15 @@ impl Delivery {
         self.backoff.reset();
     }
 
-    /// Splits a batch the receiver found too large into two halves, or drops a single series.
+    /// Splits a batch the receiver found too large (or rejected) into two halves, or drops a
+    /// single series.
     fn split(&mut self, batch: Batch) {
         let request = match decode_write_request(&batch.body, Encoding::Snappy, usize::MAX) {
             Ok(request) if request.timeseries.len() > 1 => request,
             _ => {
                 tracing::warn!(
                     samples = batch.samples,
-                    "receiver says a single series is too large; dropped it"
+                    "receiver refuses a single series (too large or bad data); dropped it"
                 );
                 self.stats.record_dropped("rejected", batch.samples);
                 return;
@@ -286,6 +307,27 @@ impl Delivery {
             for half in halves.into_iter().rev() {
                 self.overflow.push_front(half);
             }
+        }
+    }
+
+    /// Queues `first` joined with the batches that arrive within [`JOIN_WINDOW`], as few
+    /// batches as [`MAX_JOINED_SAMPLES`] allows.
+    async fn gather(&mut self, first: Batch) {
+        let deadline = tokio::time::Instant::now() + JOIN_WINDOW;
+        let mut samples = first.samples;
+        let mut pending = vec![first];
+        while let Ok(Some(next)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            if samples + next.samples > MAX_JOINED_SAMPLES {
+                for batch in join(std::mem::take(&mut pending)) {
+                    self.enqueue(batch);
+                }
+                samples = 0;
+            }
+            samples += next.samples;
+            pending.push(next);
+        }
+        for batch in join(pending) {
+            self.enqueue(batch);
         }
     }
 
@@ -383,6 +425,61 @@ impl Delivery {
             .queue_oldest_age_ms
             .store(self.disk.oldest_age().as_millis() as u64, Ordering::Relaxed);
     }
+}
+
+/// Splits of batches the receiver rejected as bad data, at most [`ISOLATION_SPLITS`] a
+/// minute: enough to find a bad series in a cycle's batch by halves (13 splits for 5 000
+/// series), never a flood against a receiver that rejects everything (then batches are
+/// dropped as they are refused).
+#[derive(Debug)]
+struct IsolationBudget {
+    since: Instant,
+    used: u32,
+}
+
+const ISOLATION_SPLITS: u32 = 32;
+
+impl Default for IsolationBudget {
+    fn default() -> Self {
+        IsolationBudget {
+            since: Instant::now(),
+            used: 0,
+        }
+    }
+}
+
+impl IsolationBudget {
+    fn take(&mut self) -> bool {
+        if self.since.elapsed() >= Duration::from_secs(60) {
+            *self = IsolationBudget::default();
+        }
+        self.used += 1;
+        self.used <= ISOLATION_SPLITS
+    }
+}
+
+/// One batch holding every series of `batches` (their snappy bodies joined as they are); the
+/// batches themselves if they cannot be joined.
+fn join(mut batches: Vec<Batch>) -> Vec<Batch> {
+    if batches.len() < 2 {
+        return batches;
+    }
+    let bodies: Vec<&[u8]> = batches.iter().map(|b| &b.body[..]).collect();
+    let Ok(body) = snappy_concat(&bodies) else {
+        return batches;
+    };
+    let joined = Batch {
+        body: Bytes::from(body),
+        samples: batches.iter().map(|b| b.samples).sum(),
+        created_at: batches
+            .iter()
+            .map(|b| b.created_at)
+            .min()
+            .unwrap_or(batches[0].created_at),
+    };
+    batches.clear();
+    batches.push(joined);
+    batches
 }
 
 fn drain_interval(drain_rate: u32) -> Duration {

@@ -155,14 +155,9 @@ async fn retries_5xx_and_429_then_delivers_everything_with_the_token() {
     let script = script.lock().unwrap();
     let counts: Vec<usize> = script.received.iter().map(|(n, _)| *n).collect();
     assert_eq!(
-        counts.len(),
-        5,
-        "three failures, then both batches: {counts:?}"
-    );
-    assert_eq!(
-        counts[3..].iter().sum::<usize>(),
-        5,
-        "both batches delivered: {counts:?}"
+        counts,
+        [5, 5, 5, 5],
+        "three failures, then both batches joined in one request"
     );
     assert!(
         script
@@ -181,17 +176,25 @@ async fn retries_5xx_and_429_then_delivers_everything_with_the_token() {
 }
 
 #[tokio::test]
-async fn drops_and_counts_a_batch_answered_400() {
-    let (script, stats) = deliver(&[(400, None)], vec![batch(4), batch(1)]).await;
-    let received = script.lock().unwrap().received.clone();
-    assert_eq!(received.len(), 2, "a rejected batch is not resent");
-    let rejected = received[0].0 as u64;
-    assert_eq!(stats.dropped("rejected"), rejected);
+async fn a_batch_answered_400_is_halved_until_the_bad_series_is_dropped_alone() {
+    // A receiver that refuses all: the joined 5 series are halved down to single series
+    // (2n - 1 = 9 requests), each dropped and counted; nothing is sent twice once accepted.
+    let (script, stats) = deliver(&[(400, None); 9], vec![batch(4), batch(1)]).await;
+    let counts: Vec<usize> = script
+        .lock()
+        .unwrap()
+        .received
+        .iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(counts.len(), 9, "{counts:?}");
+    assert_eq!(counts.iter().filter(|&&n| n == 1).count(), 5, "{counts:?}");
+    assert_eq!(stats.dropped("rejected"), 5);
     assert_eq!(
         stats
             .samples_sent
             .load(std::sync::atomic::Ordering::Relaxed),
-        5 - rejected
+        0
     );
 }
 
@@ -289,4 +292,40 @@ async fn a_backlog_alternates_fresh_and_oldest_batches() {
         .collect();
     assert_eq!(counts, [4, 1, 3, 2], "newest, oldest, newest, oldest");
     assert!(DiskQueue::open(dir.path(), 1 << 20).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn batches_of_one_cycle_are_joined_into_one_request() {
+    let (url, script) = receiver(&[]).await;
+    let stats = Arc::new(AgentStats::default());
+    let sender = Sender::try_new(&push_config(&url)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let disk = DiskQueue::open(dir.path(), 1 << 20).unwrap();
+    let (delivery, handle) = Delivery::new(sender, disk, 1000, stats.clone());
+    let task = tokio::spawn(delivery.run(Duration::from_secs(10)));
+    // Two collectors of one cycle, 10 ms apart; the next cycle well after the window.
+    handle.submit(batch(3)).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    handle.submit(batch(2)).await;
+    tokio::time::sleep(super::delivery::JOIN_WINDOW * 3).await;
+    handle.submit(batch(1)).await;
+    drop(handle);
+    tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .unwrap()
+        .unwrap();
+    let counts: Vec<usize> = script
+        .lock()
+        .unwrap()
+        .received
+        .iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(counts, [5, 1]);
+    assert_eq!(
+        stats
+            .samples_sent
+            .load(std::sync::atomic::Ordering::Relaxed),
+        6
+    );
 }

@@ -18,7 +18,9 @@ use tokio::task::JoinSet;
 /// When a loop's first cycle runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FirstCycle {
-    /// After a random part of the interval: agents started together spread out.
+    /// At the agent's phase of the interval ([`phase_delay`]): agents started together
+    /// spread out, and the loops of one agent tick together, so their batches of a cycle
+    /// go to the server in one request (the delivery loop joins them).
     Jittered,
     /// At once: a collector restarted by a reload leaves no gap.
     Now,
@@ -116,15 +118,39 @@ async fn ticker(
     stop: &mut oneshot::Receiver<()>,
 ) -> Option<tokio::time::Interval> {
     if first == FirstCycle::Jittered {
-        let jitter = interval.mul_f64(crate::push::random_fraction());
         tokio::select! {
-            _ = tokio::time::sleep(jitter) => {}
+            _ = tokio::time::sleep(phase_delay(interval, agent_phase(), unix_now())) => {}
             _ = &mut *stop => return None,
         }
     }
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     Some(ticker)
+}
+
+/// This agent's place in every interval, as a fraction of it: random, chosen once.
+fn agent_phase() -> f64 {
+    static PHASE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *PHASE.get_or_init(crate::push::random_fraction)
+}
+
+fn unix_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// How long from `now` (since the Unix epoch) until the next instant that is `phase` of the
+/// way into an `interval` counted from the epoch: loops with the same interval started at
+/// any time tick together.
+pub fn phase_delay(interval: Duration, phase: f64, now: Duration) -> Duration {
+    let period = interval.as_secs_f64();
+    if period <= 0.0 {
+        return Duration::ZERO;
+    }
+    let into = now.as_secs_f64() % period;
+    let wait = (phase * period - into).rem_euclid(period);
+    Duration::from_secs_f64(wait)
 }
 
 /// Waits for the next tick; false when the loop was told to stop.

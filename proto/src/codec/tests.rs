@@ -80,3 +80,33 @@ fn content_encoding_header() {
     let err = Encoding::from_header(Some("gzip")).unwrap_err().to_string();
     assert!(err.contains("gzip") && err.contains("snappy"), "{err}");
 }
+
+#[test]
+fn joined_snappy_blocks_decode_to_one_request_with_every_series() {
+    let first = sample_request();
+    let mut second = sample_request();
+    for series in &mut second.timeseries {
+        series.labels[0].value.push_str("_other");
+    }
+    // Over 64 KiB of repetitive text: a multi-byte length header and long back-references.
+    let big = WriteRequest {
+        timeseries: (0..2000)
+            .flat_map(|_| sample_request().timeseries)
+            .collect(),
+        metadata: Vec::new(),
+    };
+    let empty = WriteRequest::default();
+    let requests = [&first, &second, &empty, &big];
+    let blocks: Vec<Vec<u8>> = requests.iter().map(|r| encode_write_request(r)).collect();
+    let refs: Vec<&[u8]> = blocks.iter().map(Vec::as_slice).collect();
+    let joined = snappy_concat(&refs).unwrap();
+    let decoded = decode_write_request(&joined, Encoding::Snappy, 64 << 20).unwrap();
+    let expected: Vec<_> = requests
+        .iter()
+        .flat_map(|r| r.timeseries.iter().cloned())
+        .collect();
+    assert_eq!(decoded.timeseries, expected);
+    assert_eq!(snappy_concat(&[blocks[0].as_slice()]).unwrap(), blocks[0]);
+    assert!(snappy_concat(&[&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01][..]]).is_err());
+    assert!(snappy_concat(&[&[][..]]).is_err());
+}

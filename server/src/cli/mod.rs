@@ -105,6 +105,20 @@ pub struct Cli {
         global = true
     )]
     pub store_flush_interval: Option<String>,
+    /// Threads running the async work; large bodies are decoded on a pool of their own
+    /// [default: 1; read at start only].
+    #[arg(long, env = "PEEPER_WORKER_THREADS", value_name = "N", global = true)]
+    pub worker_threads: Option<usize>,
+    /// How long a small batch may wait for others going to the same store URL, to share
+    /// one write with them; each agent is still answered only after the store took its data
+    /// [default: 100ms; 0 = every batch alone].
+    #[arg(
+        long,
+        env = "PEEPER_STORE_BATCH_WINDOW",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub store_batch_window: Option<String>,
     /// How often liveness state is synced with the store [default: 15s].
     #[arg(
         long,
@@ -185,6 +199,8 @@ impl Cli {
             listen: self.listen.clone(),
             metrics_listen: self.metrics_listen.clone(),
             store_flush_interval: self.store_flush_interval.clone(),
+            worker_threads: self.worker_threads,
+            store_batch_window: self.store_batch_window.clone(),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
             plaintext: self.plaintext,

@@ -18,6 +18,7 @@ pub(super) fn init_logging() {
 /// Serves until SIGTERM/SIGINT; every SIGHUP reads the config file (and the TLS files) again.
 pub(super) fn serve(cli: &Cli, config: ServerConfig) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads())
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;

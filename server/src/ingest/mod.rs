@@ -16,9 +16,9 @@ pub use grpc::GrpcIngest;
 pub use pipeline::{Caller, PeerAddr, Validated, validate};
 
 use crate::auth::TokenCache;
+use crate::batcher::Batcher;
 use crate::body::BodyBudget;
 use crate::config::{ForwardMode, Limits};
-use crate::forward::Forwarder;
 use crate::liveness::Liveness;
 use crate::metrics::Metrics;
 use crate::net::TrustedProxies;
@@ -42,7 +42,8 @@ const GRPC_ENVELOPE_BYTES: usize = 64;
 #[derive(Debug)]
 pub struct AppState {
     pub tokens: TokenCache,
-    pub forwarder: Forwarder,
+    /// Writes accepted batches to the store, small ones in groups.
+    pub batcher: Batcher,
     /// Agents and checks seen in accepted batches.
     pub liveness: Arc<Liveness>,
     pub metrics: Arc<Metrics>,

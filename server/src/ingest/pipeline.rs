@@ -1,7 +1,7 @@
 //! The write path both transports share: admit the caller (client address, token, allow
 //! list, tenant mapping), then for each batch: size limits, decompress, [`scan`] without
-//! allocating per label, the token's rate limit, [`forward::prepare`] and send, answering
-//! only after the store did. Refusals are counted and logged with the client's address here.
+//! allocating per label, the token's rate limit, [`forward::prepare`] and send (small
+//! batches in groups, [`crate::batcher`]), answering only after the store did. Refusals are counted and logged with the client's address here.
 
 use super::AppState;
 use super::error::IngestError;
@@ -195,7 +195,7 @@ impl AppState {
         drop(decoded);
 
         let started = Instant::now();
-        let result = self.forwarder.send(prepared).await;
+        let result = self.batcher.send(prepared).await;
         self.metrics
             .forward_duration
             .observe(started.elapsed().as_secs_f64());

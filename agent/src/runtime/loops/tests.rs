@@ -79,3 +79,21 @@ async fn a_collector_that_panics_is_counted_and_built_anew_for_its_next_cycle() 
         .unwrap();
     assert_eq!(panics.find(&[("collector", "flaky")]).unwrap().value, 1.0);
 }
+
+#[test]
+fn loops_of_one_agent_tick_at_the_same_phase_whenever_they_start() {
+    let interval = Duration::from_secs(15);
+    let phase = 0.4; // 6 s into every 15 s
+    let at = |secs: f64| phase_delay(interval, phase, Duration::from_secs_f64(secs));
+    // Started at 1 000 000 010 s (10 s into a period): the next 6 s mark is 11 s away.
+    assert_eq!(at(999_999_990.0 + 10.0).as_secs_f64().round(), 11.0);
+    // Started 3 s later, the loop still lands on the same instants.
+    let first = 999_999_990.0 + 10.0 + at(999_999_990.0 + 10.0).as_secs_f64();
+    let second = 999_999_990.0 + 13.0 + at(999_999_990.0 + 13.0).as_secs_f64();
+    assert!((first - second).abs() < 1e-3, "{first} {second}");
+    assert!(at(999_999_990.0 + 5.0) < interval);
+    assert_eq!(
+        phase_delay(Duration::ZERO, phase, Duration::from_secs(5)),
+        Duration::ZERO
+    );
+}
