@@ -82,12 +82,22 @@ impl Server {
     }
 }
 
-/// How many series `selector` matches, once the store shows any (it shows fresh samples
-/// after its latency offset).
-fn count(vm: &VictoriaMetrics, selector: &str) -> f64 {
+/// Waits until `selector` matches `expected` series (the store shows fresh samples, and
+/// newly indexed series, a moment after it took them); fails with the last count otherwise.
+fn assert_series(vm: &VictoriaMetrics, selector: &str, expected: f64) {
     let query = format!("count(last_over_time({selector}[5m]))");
-    let found = vm.wait_for(&query, Duration::from_secs(30));
-    found[0]["value"][1].as_str().unwrap().parse().unwrap()
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = vm.query_one(&query);
+        if seen == Some(expected) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{selector}: {seen:?} series, expected {expected}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// A batch of `series` series named `<metric>`, one sample each.
@@ -133,10 +143,7 @@ async fn concurrent_small_batches_share_writes_and_all_arrive() {
         "20 batches in one window took {writes} writes"
     );
     vm.flush();
-    assert_eq!(
-        count(&vm, r#"{__name__=~"fleet_agent_.*", tenant="acme"}"#),
-        600.0
-    );
+    assert_series(&vm, r#"{__name__=~"fleet_agent_.*", tenant="acme"}"#, 600.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,9 +171,10 @@ async fn a_refused_group_is_split_and_only_the_batch_the_store_cannot_take_is_re
     let writes = server.metric("peeper_server_store_writes_total").await;
     assert!(writes >= 10.0, "{writes} writes");
     vm.flush();
-    assert_eq!(
-        count(&vm, r#"{__name__=~"split_agent_.*", tenant="acme"}"#),
-        4000.0
+    assert_series(
+        &vm,
+        r#"{__name__=~"split_agent_.*", tenant="acme"}"#,
+        4000.0,
     );
     assert_eq!(
         vm.query_one("count(last_over_time(split_too_big[5m]))"),
