@@ -23,8 +23,6 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:8480";
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9480";
 /// Default interval of the store flushes (`--store-flush-interval`).
 pub const DEFAULT_STORE_FLUSH: Duration = Duration::from_secs(1);
-/// Threads that run the async work (ARCHITECTURE.md, "Server CPU per request").
-pub const DEFAULT_WORKER_THREADS: usize = 1;
 /// How long a small batch may wait for others of its store URL to go in the same write.
 pub const DEFAULT_STORE_BATCH_WINDOW: Duration = Duration::from_millis(100);
 /// Default store URL (`--remote-write-url`): a single-node VictoriaMetrics on this host.
@@ -76,7 +74,7 @@ pub enum ConfigError {
     ZeroLimit { setting: &'static str },
     #[error(
         "worker_threads (--worker-threads, PEEPER_WORKER_THREADS) = {value} is out of range: \
-         use 1 to {MAX_WORKER_THREADS} (1, the default, suits a fleet of small batches)"
+         use 1 to {MAX_WORKER_THREADS}, or leave it unset for one per CPU core"
     )]
     WorkerThreads { value: usize },
     #[error("{setting} = {value:?} is not a duration: write it like 90s, 5m or 1h")]
@@ -154,7 +152,7 @@ pub struct FileConfig {
     /// How often to ask VictoriaMetrics to flush fresh samples to disk while batches arrive
     /// (default `1s`; `0` = never).
     pub store_flush_interval: Option<String>,
-    /// Threads running the async work (default 1; takes effect at start, not on reload).
+    /// Threads running the async work (default: one per CPU core; read at start only).
     pub worker_threads: Option<usize>,
     /// How long a small batch may wait to share one write to the store with others
     /// (default `100ms`; `0` = every batch alone).
@@ -285,7 +283,8 @@ pub struct ServerConfig {
     pub(crate) metrics_listen: SocketAddr,
     /// `None`: never ask the store to flush.
     pub(crate) store_flush: Option<Duration>,
-    pub(crate) worker_threads: usize,
+    /// `None`: one per CPU core (tokio's default).
+    pub(crate) worker_threads: Option<usize>,
     /// `None`: every batch goes to the store in a write of its own.
     pub(crate) store_batch_window: Option<Duration>,
 }
@@ -310,7 +309,7 @@ impl ServerConfig {
             // Embedded (tests): any free loopback port, see `RunningServer::metrics_addr`.
             metrics_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             store_flush: Some(DEFAULT_STORE_FLUSH),
-            worker_threads: DEFAULT_WORKER_THREADS,
+            worker_threads: None,
             store_batch_window: Some(DEFAULT_STORE_BATCH_WINDOW),
         })
     }
@@ -347,14 +346,9 @@ impl ServerConfig {
             file.store_batch_window.clone(),
             DEFAULT_STORE_BATCH_WINDOW,
         )?;
-        let worker_threads = over
-            .worker_threads
-            .or(file.worker_threads)
-            .unwrap_or(DEFAULT_WORKER_THREADS);
-        if !(1..=MAX_WORKER_THREADS).contains(&worker_threads) {
-            return Err(ConfigError::WorkerThreads {
-                value: worker_threads,
-            });
+        let worker_threads = over.worker_threads.or(file.worker_threads);
+        if let Some(value) = worker_threads.filter(|n| !(1..=MAX_WORKER_THREADS).contains(n)) {
+            return Err(ConfigError::WorkerThreads { value });
         }
         let config = Self::try_new(ServerSettings::merge(over, file)?)?
             .with_tenants(tenants.clone())?
@@ -435,7 +429,8 @@ impl ServerConfig {
     pub fn metrics_listen(&self) -> SocketAddr {
         self.metrics_listen
     }
-    pub fn worker_threads(&self) -> usize {
+    /// `None`: one per CPU core.
+    pub fn worker_threads(&self) -> Option<usize> {
         self.worker_threads
     }
     /// How long a small batch may wait to share a write; `None`: never.

@@ -106,7 +106,7 @@ pub struct Cli {
     )]
     pub store_flush_interval: Option<String>,
     /// Threads running the async work; large bodies are decoded on a pool of their own
-    /// [default: 1; read at start only].
+    /// [default: one per CPU core; read at start only].
     #[arg(long, env = "PEEPER_WORKER_THREADS", value_name = "N", global = true)]
     pub worker_threads: Option<usize>,
     /// How long a small batch may wait for others going to the same store URL, to share
