@@ -182,12 +182,32 @@ impl Alerting {
                     .map(|m| format!("[{}] {}", m.chat_id, m.text))
                     .collect();
                 panic!(
-                    "no Telegram message to {chat} with {parts:?} within {within:?}; messages so far:\n{}",
-                    seen.join("\n---\n")
+                    "no Telegram message to {chat} with {parts:?} within {within:?}; messages so far:\n{}\n{}",
+                    seen.join("\n---\n"),
+                    self.diagnostics()
                 );
             }
             std::thread::sleep(Duration::from_millis(250));
         }
+    }
+
+    /// What a failed wait prints besides the messages: the newest samples of the liveness
+    /// and check series in the store, and the end of each replica's log.
+    fn diagnostics(&self) -> String {
+        let mut out = String::from("store, newest samples (ms, value):\n");
+        let selector = r#"{__name__=~"peeper_check_.*|peeper_agent_up"}"#;
+        for (labels, samples) in self.vm.export(selector) {
+            let newest = &samples[samples.len().saturating_sub(6)..];
+            out.push_str(&format!("{labels}: {newest:?}\n"));
+        }
+        for name in ["a", "b"] {
+            let log = self.dir.path().join(format!("server-{name}.log"));
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+            out.push_str(&format!("server-{name}.log, last lines:\n{tail}\n"));
+        }
+        out
     }
 
     fn count(&self, chat: &str, parts: &[&str]) -> usize {

@@ -103,7 +103,7 @@ impl Admin {
             } else if record.ok {
                 "OK".to_owned()
             } else {
-                format!("ERR {}", record.message)
+                format!("ERR {}", record.message.as_deref().unwrap_or(""))
             };
             let _ = writeln!(
                 out,

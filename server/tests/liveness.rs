@@ -139,6 +139,50 @@ fn replicas(dir: &Path, vm: &VictoriaMetrics) -> (ServerProcess, ServerProcess) 
     (a, b)
 }
 
+/// Every replica writes an agent's last-seen time each sync, stamped `write_delay` in the
+/// past, so a replica that does not receive the agent's batches can have its own older
+/// value stamped after the newer one of the replica that does (a few milliseconds later in
+/// the same second). It must learn the newest time, not read its own back: played here
+/// with the other replica's samples written straight into the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_takes_the_newest_last_seen_time_not_the_latest_stamped() {
+    let vm = VictoriaMetrics::start();
+    let dir = tempfile::tempdir().unwrap();
+    let replica = ServerProcess::start(
+        Path::new(SERVER),
+        &dir.path().join("server"),
+        &vm.write_url(),
+        &ARGS,
+        &dir.path().join("replica.log"),
+    );
+    let import = format!("{}/api/v1/import/prometheus", vm.base_url());
+    let client = reqwest::Client::new();
+    let series = r#"peeper_agent_last_seen_timestamp_seconds{tenant="acme",instance="db-01"}"#;
+    let first_seen = now_ms() as f64 / 1000.0;
+    let started = Instant::now();
+    // Three times the silence threshold.
+    while started.elapsed() < Duration::from_secs(12) {
+        let now = now_ms();
+        let fresh = now as f64 / 1000.0 - 0.5;
+        let body = format!(
+            "{series} {fresh} {}\n{series} {first_seen} {}\n",
+            now - 6_000,
+            now - 5_000
+        );
+        let response = client.post(&import).body(body).send().await.unwrap();
+        assert_eq!(response.status(), 204);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let up = r#"peeper_agent_up{tenant="acme",instance="db-01"}"#;
+    let exported = vm.export(up);
+    let samples = &exported.first().expect("the replica writes up").1;
+    assert!(
+        samples.iter().all(|(_, v)| *v == 1.0),
+        "the replica judged the agent silent: {samples:?}; log:\n{}",
+        replica.log_text()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_agent_stays_down_across_replica_restarts_until_it_pushes_or_is_forgotten() {
     let vm = VictoriaMetrics::start();

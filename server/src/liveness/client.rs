@@ -157,7 +157,10 @@ impl StoreClient {
             expected,
             checks_forgotten,
         ) = tokio::try_join!(
-            q(last(AGENT_LAST_SEEN)),
+            // The newest time, not the latest-stamped sample: every replica writes it each
+            // sync, and one that does not receive the agent's batches may stamp its older
+            // value a few milliseconds after the newer one of the replica that does.
+            q(format!("max_over_time({AGENT_LAST_SEEN}[{w}])")),
             q(last(AGENT_SILENT_AFTER)),
             q(last(AGENT_FORGOTTEN)),
             q(last(names::CHECK_LAST_RUN)),
@@ -281,11 +284,12 @@ struct Answers {
 /// from the answers about their last run, status (value and time), messages and expected
 /// interval.
 ///
-/// A result's message is a new series whenever the text changes, and the store may show a
-/// new series a moment after the samples of the status it came with. A check whose newest
-/// message is older than its newest status is left out of this view until the message
-/// shows: taken now, it would pair the new result with the old text, and the replica would
-/// keep (and carry) that pairing, since a later read of the same result is not newer.
+/// A result's message is a new series whenever the text changes, and the store shows a new
+/// series seconds after the samples of the status it came with. A check whose newest
+/// message is older than its newest status is taken without a message (it is filled in by
+/// a later read): paired with the old text, the replica would keep and carry that pairing;
+/// left out, it would carry the older result after the new one (ARCHITECTURE.md,
+/// "Liveness").
 pub(super) fn add_checks(
     state: &mut State,
     [last_run, status, status_at, message, expected]: [Vec<Row>; 5],
@@ -299,23 +303,20 @@ pub(super) fn add_checks(
     let statuses = by_check(status);
     let status_times = by_check(status_at);
     let expected = by_check(expected);
-    let messages = newest_messages(message, tenant_of);
+    let mut messages = newest_messages(message, tenant_of);
     for (key, last_run) in by_check(last_run) {
         let Some(&status) = statuses.get(&key) else {
             continue;
         };
-        let message = messages.get(&key);
-        let message_lags = match (message, status_times.get(&key)) {
-            (Some((message_at, _)), Some(status_at)) => message_at < status_at,
-            _ => false,
-        };
-        if message_lags {
-            continue;
-        }
+        let status_at = status_times.get(&key).copied().unwrap_or(f64::MIN);
+        let message = messages
+            .remove(&key)
+            .filter(|(message_at, _)| *message_at >= status_at)
+            .map(|(_, text)| text);
         let record = CheckRecord {
             ok: status >= 1.0,
             last_run,
-            message: message.map(|(_, m)| m.clone()).unwrap_or_default(),
+            message,
             expected: expected.get(&key).copied().filter(|e| *e > 0.0),
         };
         state.merge_check(key, record);

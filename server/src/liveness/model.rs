@@ -84,7 +84,10 @@ pub struct CheckRecord {
     pub ok: bool,
     /// When the result was produced (the check's own timestamp).
     pub last_run: f64,
-    pub message: String,
+    /// The first line the check printed. `None` until known: a new message is a new
+    /// series, which the store shows seconds after the status it came with, and a result
+    /// read back before then is taken without its text rather than with an older one.
+    pub message: Option<String>,
     /// How often results are expected (`status --expect-every`), in seconds.
     pub expected: Option<f64>,
 }
@@ -169,11 +172,16 @@ impl State {
         }
     }
 
-    /// Takes `record` if it is a newer result than the one known. Returns the record it
-    /// replaced, if any. (The same result read back from the store may carry status 0 for
-    /// "overdue": the known one is kept.)
+    /// Takes `record` if it is a newer result than the one known, or the known result's
+    /// message once it shows. Returns the record it replaced, if any. (The same result read
+    /// back from the store may carry status 0 for "overdue": the known one is kept.)
     pub fn merge_check(&mut self, key: CheckKey, record: CheckRecord) -> Option<CheckRecord> {
         match self.checks.get_mut(&key) {
+            Some(known) if known.last_run == record.last_run && known.message.is_none() => {
+                let before = known.clone();
+                known.message = record.message;
+                Some(before)
+            }
             Some(known) if known.last_run >= record.last_run => Some(known.clone()),
             Some(known) => Some(std::mem::replace(known, record)),
             None => {

@@ -112,7 +112,7 @@ pub fn observe(
         let record = CheckRecord {
             ok: status >= 1.0,
             last_run,
-            message: parts.message.unwrap_or_default(),
+            message: parts.message,
             expected: parts.expected.filter(|e| e.is_finite() && *e > 0.0),
         };
         observed.checks.push((key, record));

@@ -24,6 +24,11 @@ pub const CHECK_FORGOTTEN: &str = "peeper_check_forgotten_timestamp_seconds";
 /// Prometheus' staleness marker: the series ends here (queries stop returning it at once).
 pub const STALE: f64 = f64::from_bits(0x7ff0_0000_0000_0002);
 
+/// How long a replica waits to read a result's message before carrying the result without
+/// one (a sender that pushes no message series at all). VictoriaMetrics shows a new series
+/// about 7 s after its first sample.
+pub const MESSAGE_PATIENCE: f64 = 60.0;
+
 /// Series to write, by tenant.
 pub type ByTenant = BTreeMap<String, Vec<TimeSeries>>;
 
@@ -72,16 +77,19 @@ fn check_labels(key: &CheckKey) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// A check's own series as the agent pushes them, with `ok` as its status.
+/// A check's own series as the agent pushes them, with `ok` as its status; the message
+/// only once it is known (never an older result's text with this result's time).
 pub fn check_result(key: &CheckKey, record: &CheckRecord, ok: bool, ts_ms: i64) -> Vec<TimeSeries> {
     let labels = check_labels(key);
-    let mut with_message = labels.clone();
-    with_message.push((names::MESSAGE_LABEL, &record.message));
     let mut out = vec![
         series(names::CHECK_STATUS, &labels, flag(ok), ts_ms),
         series(names::CHECK_LAST_RUN, &labels, record.last_run, ts_ms),
-        series(names::CHECK_MESSAGE, &with_message, 1.0, ts_ms),
     ];
+    if let Some(message) = &record.message {
+        let mut with_message = labels.clone();
+        with_message.push((names::MESSAGE_LABEL, message));
+        out.push(series(names::CHECK_MESSAGE, &with_message, 1.0, ts_ms));
+    }
     if let Some(every) = record.expected {
         out.push(series(
             names::CHECK_EXPECTED_INTERVAL,
@@ -103,7 +111,9 @@ pub fn check_overdue(key: &CheckKey, overdue: bool, ts_ms: i64) -> TimeSeries {
 /// - every check with an expected interval: `peeper_check_overdue`;
 /// - every check whose last result is older than `carry_after` seconds: that result again
 ///   (status 0 when overdue), so it neither goes stale nor resolves by itself. Fresher results
-///   are left to the agent's own samples.
+///   are left to the agent's own samples, and so is a result whose message this replica has
+///   not read yet (for up to [`MESSAGE_PATIENCE`]): every status in the store then comes with
+///   its message at the same time, which `PeeperCheckFailed` relies on.
 pub fn periodic(
     state: &State,
     policy: &Policy,
@@ -126,7 +136,8 @@ pub fn periodic(
         if record.expected.is_some() {
             tenant.push(check_overdue(key, overdue, ts_ms));
         }
-        if now - record.last_run > carry_after {
+        let age = now - record.last_run;
+        if age > carry_after && (record.message.is_some() || age > MESSAGE_PATIENCE) {
             tenant.extend(check_result(key, record, record.ok && !overdue, ts_ms));
         }
     }

@@ -110,7 +110,7 @@ fn the_scanner_marks_only_watched_series_and_observe_reads_them() {
     );
     assert!(!record.ok);
     assert_eq!(record.last_run, 1_699_999_990.0);
-    assert_eq!(record.message, "3 files copied");
+    assert_eq!(record.message.as_deref(), Some("3 files copied"));
     assert_eq!(record.expected, Some(30.0));
 }
 
@@ -269,7 +269,7 @@ fn a_new_result_of_a_carried_check_is_written_at_once_with_its_message() {
     // The syncs were carrying an older result with another message.
     let mut old = fresh.clone();
     old.last_run = fresh.last_run - 3600.0;
-    old.message = "all good".into();
+    old.message = Some("all good".into());
     liveness
         .inner
         .lock()
@@ -316,7 +316,7 @@ fn check_row(extra: &[(&str, &str)], value: f64) -> client::Row {
 }
 
 #[test]
-fn a_result_is_read_back_only_once_its_own_message_shows() {
+fn a_result_read_back_before_its_message_shows_is_taken_without_one() {
     let tenant_of = |l: &std::collections::BTreeMap<String, String>| l.get("tenant").cloned();
     let read = |message_rows: Vec<client::Row>, known: &mut model::State| {
         client::add_checks(
@@ -345,15 +345,36 @@ fn a_result_is_read_back_only_once_its_own_message_shows() {
         model::CheckRecord {
             ok: true,
             last_run: 100.0,
-            message: String::new(),
+            message: Some(String::new()),
             expected: Some(30.0),
         },
     );
-    // The ERR status (sampled at 201) shows, its new message series does not yet: the
-    // older result is kept rather than the new status paired with the old text.
+    // The ERR status (sampled at 201) shows, its new message series does not yet: the new
+    // result is taken (the older one is no longer carried), without the old text.
     read(vec![check_row(&[("message", "")], 150.0)], &mut state);
-    assert_eq!(state.checks[&key].last_run, 100.0);
-    // Once the message shows, the new result is taken with its own text.
+    let record = &state.checks[&key];
+    assert_eq!((record.ok, record.last_run), (false, 200.0));
+    assert_eq!(record.message, None);
+    // Meanwhile it is not carried (so no status is written without its message), unless
+    // the message never shows.
+    let names_written = |now: f64| -> Vec<String> {
+        let policy = model::Policy {
+            agent_silent_after: None,
+            check_patience: None,
+        };
+        series::periodic(&state, &policy, now, 7.0, (now * 1000.0) as i64)
+            .into_values()
+            .flatten()
+            .flat_map(|s| s.labels)
+            .filter(|l| l.name == "__name__")
+            .map(|l| l.value)
+            .collect()
+    };
+    assert!(!names_written(210.0).contains(&"peeper_check_status".to_owned()));
+    let late = names_written(200.0 + series::MESSAGE_PATIENCE + 1.0);
+    assert!(late.contains(&"peeper_check_status".to_owned()), "{late:?}");
+    assert!(!late.contains(&"peeper_check_message_info".to_owned()));
+    // Once the message shows, the same result gets its own text.
     read(
         vec![
             check_row(&[("message", "")], 150.0),
@@ -363,5 +384,8 @@ fn a_result_is_read_back_only_once_its_own_message_shows() {
     );
     let record = &state.checks[&key];
     assert_eq!((record.ok, record.last_run), (false, 200.0));
-    assert_eq!(record.message, "disk full");
+    assert_eq!(record.message.as_deref(), Some("disk full"));
+    // A later read that misses it again does not take the text away.
+    read(vec![check_row(&[("message", "")], 150.0)], &mut state);
+    assert_eq!(state.checks[&key].message.as_deref(), Some("disk full"));
 }

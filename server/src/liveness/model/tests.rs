@@ -18,7 +18,7 @@ fn result(ok: bool, last_run: f64, expected: Option<f64>) -> CheckRecord {
     CheckRecord {
         ok,
         last_run,
-        message: String::new(),
+        message: Some(String::new()),
         expected,
     }
 }
@@ -90,7 +90,7 @@ fn merging_keeps_the_newest_report() {
     let c = check("acme", "web-01", "backup");
     state.merge_check(c.clone(), result(true, 100.0, Some(30.0)));
     let err = CheckRecord {
-        message: "disk full".into(),
+        message: Some("disk full".into()),
         ..result(false, 150.0, Some(30.0))
     };
     let mut store_view = State::default();
