@@ -172,18 +172,26 @@ impl State {
         }
     }
 
-    /// Takes `record` if it is a newer result than the one known, or the known result's
-    /// message once it shows. Returns the record it replaced, if any. (The same result read
-    /// back from the store may carry status 0 for "overdue": the known one is kept.)
-    pub fn merge_check(&mut self, key: CheckKey, record: CheckRecord) -> Option<CheckRecord> {
+    /// Takes `record` if it is a newer result than the one known; for the same result, fills
+    /// in what the known view lacked (its message once it shows, its expected interval).
+    /// A newer result sent without `--expect-every` keeps the expected interval known: the
+    /// promise stands until a result sets another or an operator forgets the check, and
+    /// every replica judges it alike whichever of them received the result. Returns the
+    /// record replaced, if any. (The same result read back from the store may carry status
+    /// 0 for "overdue": the known status is kept.)
+    pub fn merge_check(&mut self, key: CheckKey, mut record: CheckRecord) -> Option<CheckRecord> {
         match self.checks.get_mut(&key) {
-            Some(known) if known.last_run == record.last_run && known.message.is_none() => {
+            Some(known) if known.last_run == record.last_run => {
                 let before = known.clone();
-                known.message = record.message;
+                known.message = known.message.take().or(record.message);
+                known.expected = known.expected.or(record.expected);
                 Some(before)
             }
-            Some(known) if known.last_run >= record.last_run => Some(known.clone()),
-            Some(known) => Some(std::mem::replace(known, record)),
+            Some(known) if known.last_run > record.last_run => Some(known.clone()),
+            Some(known) => {
+                record.expected = record.expected.or(known.expected);
+                Some(std::mem::replace(known, record))
+            }
             None => {
                 self.checks.insert(key, record);
                 None

@@ -99,6 +99,14 @@ fn merging_keeps_the_newest_report() {
     state.merge(store_view);
     assert_eq!(state.checks[&c], err, "the store knew a newer result");
     assert_eq!(state.checks.len(), 2, "tenants stay apart");
+
+    // A newer result sent without --expect-every keeps the promise; the same result read
+    // back with status 0 ("overdue") keeps the known status.
+    let later = result(true, 300.0, None);
+    state.merge_check(c.clone(), later);
+    assert_eq!(state.checks[&c].expected, Some(30.0));
+    state.merge_check(c.clone(), result(false, 300.0, Some(30.0)));
+    assert!(state.checks[&c].ok);
 }
 
 #[test]
