@@ -256,12 +256,7 @@ impl Scan<'_> {
         let Some(name) = metric else {
             return Err(ScanError::MissingMetricName { series: index });
         };
-        if name.is_empty()
-            || !name
-                .iter()
-                .enumerate()
-                .all(|(i, b)| metric_char(*b, i == 0))
-        {
+        if !is_name(name, METRIC_START, METRIC_REST) {
             return Err(ScanError::InvalidMetricName {
                 series: index,
                 name: String::from_utf8_lossy(name).into_owned(),
@@ -318,7 +313,7 @@ impl Scan<'_> {
                 });
             }
         }
-        if !name.iter().enumerate().all(|(i, b)| label_char(*b, i == 0)) {
+        if !is_name(name, LABEL_START, LABEL_REST) {
             return Err(ScanError::InvalidLabelName {
                 series,
                 metric: metric_suffix(metric),
@@ -344,16 +339,51 @@ impl Scan<'_> {
     }
 }
 
-/// A label name character of the Prometheus data model: `[a-zA-Z_][a-zA-Z0-9_]*`.
-#[inline]
-fn label_char(b: u8, first: bool) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || (!first && b.is_ascii_digit())
+/// What each byte may be in a name of the Prometheus data model, as bits: label names are
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, metric names `[a-zA-Z_:][a-zA-Z0-9_:]*`. A table, since every
+/// byte of every name is looked up (the scan's hottest loop).
+const NAME_CHARS: [u8; 256] = name_chars();
+const LABEL_START: u8 = 1;
+const LABEL_REST: u8 = 2;
+const METRIC_START: u8 = 4;
+const METRIC_REST: u8 = 8;
+
+const fn name_chars() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let letter = b.is_ascii_alphabetic() || b == b'_';
+        let digit = b.is_ascii_digit();
+        let mut bits = 0;
+        if letter {
+            bits |= LABEL_START | LABEL_REST | METRIC_START | METRIC_REST;
+        }
+        if digit {
+            bits |= LABEL_REST | METRIC_REST;
+        }
+        if b == b':' {
+            bits |= METRIC_START | METRIC_REST;
+        }
+        table[i] = bits;
+        i += 1;
+    }
+    table
 }
 
-/// A metric name character: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+/// Whether `name` is a non-empty name whose first byte has the `start` bit and every other
+/// byte the `rest` bit of [`NAME_CHARS`].
 #[inline]
-fn metric_char(b: u8, first: bool) -> bool {
-    label_char(b, first) || b == b':'
+fn is_name(name: &[u8], start: u8, rest: u8) -> bool {
+    let Some((first, tail)) = name.split_first() else {
+        return false;
+    };
+    // No early exit in the loop: names are valid almost always, and a loop without one
+    // is unrolled.
+    let tail_ok = tail
+        .iter()
+        .fold(rest, |bits, b| bits & NAME_CHARS[usize::from(*b)]);
+    NAME_CHARS[usize::from(*first)] & start != 0 && tail_ok != 0
 }
 
 /// A fast 64-bit hash of a series' label messages (not cryptographic: a collision only makes

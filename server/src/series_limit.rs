@@ -102,10 +102,14 @@ impl SeriesLimiter {
             g.previous = std::mem::take(&mut g.current);
             g.started = Instant::now();
         }
-        let new = hashes
+        // One lookup a series in the usual case (every series already seen this window),
+        // and nothing allocated then.
+        let unseen: Vec<u64> = hashes
             .iter()
-            .filter(|h| !g.current.contains(h) && !g.previous.contains(h))
-            .count();
+            .copied()
+            .filter(|h| !g.current.contains(h))
+            .collect();
+        let new = unseen.iter().filter(|h| !g.previous.contains(h)).count();
         if new > 0 && g.current.len() as u64 + new as u64 > self.limit {
             return Err(SeriesLimitError {
                 tenant: tenant.to_string(),
@@ -114,7 +118,7 @@ impl SeriesLimiter {
                 new,
             });
         }
-        g.current.extend(hashes.iter().copied());
+        g.current.extend(unseen);
         Ok(())
     }
 }

@@ -365,3 +365,36 @@ fn series_hashes_follow_labels_not_samples() {
     let shifted = hashes(vec![series("up", &[("jo", "ba")], 1)]);
     assert_ne!(a[0], shifted[0]);
 }
+
+#[test]
+fn the_name_table_is_the_data_model_for_every_byte() {
+    let letter = |b: u8| b.is_ascii_alphabetic() || b == b'_';
+    for b in 0..=255u8 {
+        let digit = b.is_ascii_digit();
+        let colon = b == b':';
+        // Alone, and after a valid first byte.
+        assert_eq!(
+            is_name(&[b], LABEL_START, LABEL_REST),
+            letter(b),
+            "label {b}"
+        );
+        assert_eq!(
+            is_name(&[b'a', b], LABEL_START, LABEL_REST),
+            letter(b) || digit,
+            "label a{b}"
+        );
+        assert_eq!(
+            is_name(&[b], METRIC_START, METRIC_REST),
+            letter(b) || colon,
+            "metric {b}"
+        );
+        assert_eq!(
+            is_name(&[b'a', b, b'z'], METRIC_START, METRIC_REST),
+            letter(b) || digit || colon,
+            "metric a{b}z"
+        );
+    }
+    assert!(!is_name(b"", LABEL_START, LABEL_REST));
+    assert!(!is_name(b"a:b", LABEL_START, LABEL_REST));
+    assert!(!is_name(b"long_valid_name_then-", LABEL_START, LABEL_REST));
+}
