@@ -11,9 +11,11 @@
 //! `Label { 1: string name, 2: string value }`, `Sample { 1: double value, 2: int64 ts }`.
 //! Unknown fields of any wire type are skipped as protobuf requires.
 
+mod names;
 mod wire;
 
 use crate::config::Limits;
+use names::{LABEL_REST, LABEL_START, LabelHash, METRIC_REST, METRIC_START, is_name};
 use std::ops::Range;
 use wire::{Reader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT};
 
@@ -183,6 +185,7 @@ pub fn scan_into(
         summary: Summary::default(),
     };
     let mut r = Reader::new(body, 0);
+    let mut previous = None;
     while !r.done() {
         match r.tag()? {
             (1, WIRE_LEN) => {
@@ -192,7 +195,7 @@ pub fn scan_into(
                         limit: limits.max_series_per_request,
                     });
                 }
-                scan.series(series)?;
+                scan.series(series, &mut previous)?;
                 scan.summary.series += 1;
             }
             (1, _) => return Err(r.err("timeseries field is not length-delimited")),
@@ -208,8 +211,15 @@ fn metric_suffix(name: Option<&[u8]>) -> String {
         .unwrap_or_default()
 }
 
+/// The metric name of the series before, and whether it is watched.
+type Previous<'b> = Option<(&'b [u8], bool)>;
+
 impl Scan<'_> {
-    fn series(&mut self, mut r: Reader<'_>) -> Result<(), ScanError> {
+    fn series<'b>(
+        &mut self,
+        mut r: Reader<'b>,
+        previous: &mut Previous<'b>,
+    ) -> Result<(), ScanError> {
         let index = self.summary.series;
         let range = r.base..r.base + r.buf.len();
         let mut labels = 0usize;
@@ -256,13 +266,21 @@ impl Scan<'_> {
         let Some(name) = metric else {
             return Err(ScanError::MissingMetricName { series: index });
         };
-        if !is_name(name, METRIC_START, METRIC_REST) {
-            return Err(ScanError::InvalidMetricName {
-                series: index,
-                name: String::from_utf8_lossy(name).into_owned(),
-            });
-        }
-        if !self.watch.is_empty() && self.watch.iter().any(|w| w.as_bytes() == name) {
+        let watched = match *previous {
+            // The series of one metric come together: the name was checked with the first.
+            Some((last, watched)) if last == name => watched,
+            _ => {
+                if !is_name(name, METRIC_START, METRIC_REST) {
+                    return Err(ScanError::InvalidMetricName {
+                        series: index,
+                        name: String::from_utf8_lossy(name).into_owned(),
+                    });
+                }
+                self.watch.iter().any(|w| w.as_bytes() == name)
+            }
+        };
+        *previous = Some((name, watched));
+        if watched {
             self.out.watched.push(range);
         }
         if let Some(hashes) = &mut self.out.hashes {
@@ -271,9 +289,36 @@ impl Scan<'_> {
         Ok(())
     }
 
+    /// The checks every label passes, in one branch for the usual case (a valid name, both
+    /// within their limits, an ASCII value); anything else goes to [`Self::unusual_label`].
     #[inline]
     fn check_label(
         &mut self,
+        series: usize,
+        metric: Option<&[u8]>,
+        name: &[u8],
+        value: &[u8],
+    ) -> Result<(), ScanError> {
+        let limits = self.limits;
+        let usual = is_name(name, LABEL_START, LABEL_REST)
+            && name.len() <= limits.max_label_name_len
+            && value.len() <= limits.max_label_value_len
+            && value.is_ascii();
+        if !usual {
+            self.unusual_label(series, metric, name, value)?;
+        }
+        // Only these lengths can spell a tenant label.
+        if name.len() == 6 || name.len() == 13 {
+            self.tenant_label(series, metric, name)?;
+        }
+        Ok(())
+    }
+
+    /// Every label check, each with its own error, in the order they are reported; `Ok` for
+    /// a valid label that is merely unusual (a value in UTF-8 beyond ASCII).
+    #[cold]
+    fn unusual_label(
+        &self,
         series: usize,
         metric: Option<&[u8]>,
         name: &[u8],
@@ -302,10 +347,8 @@ impl Scan<'_> {
                 limit: limits.max_label_value_len,
             });
         }
-        // ASCII (the usual case) is checked much faster than general UTF-8.
-        let ascii = name.is_ascii() && value.is_ascii();
         for (what, bytes) in [("name", name), ("value", value)] {
-            if !ascii && std::str::from_utf8(bytes).is_err() {
+            if std::str::from_utf8(bytes).is_err() {
                 return Err(ScanError::InvalidUtf8 {
                     series,
                     metric: metric_suffix(metric.filter(|m| std::str::from_utf8(m).is_ok())),
@@ -320,6 +363,16 @@ impl Scan<'_> {
                 name: String::from_utf8_lossy(name).into_owned(),
             });
         }
+        Ok(())
+    }
+
+    /// Notes the tenant labels a client sent, and refuses them in other spellings.
+    fn tenant_label(
+        &mut self,
+        series: usize,
+        metric: Option<&[u8]>,
+        name: &[u8],
+    ) -> Result<(), ScanError> {
         match name {
             b"tenant" => self.summary.tenant_label = true,
             b"vm_account_id" | b"vm_project_id" => self.summary.vm_tenancy_label = true,
@@ -339,91 +392,12 @@ impl Scan<'_> {
     }
 }
 
-/// What each byte may be in a name of the Prometheus data model, as bits: label names are
-/// `[a-zA-Z_][a-zA-Z0-9_]*`, metric names `[a-zA-Z_:][a-zA-Z0-9_:]*`. A table, since every
-/// byte of every name is looked up (the scan's hottest loop).
-const NAME_CHARS: [u8; 256] = name_chars();
-const LABEL_START: u8 = 1;
-const LABEL_REST: u8 = 2;
-const METRIC_START: u8 = 4;
-const METRIC_REST: u8 = 8;
-
-const fn name_chars() -> [u8; 256] {
-    let mut table = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        let letter = b.is_ascii_alphabetic() || b == b'_';
-        let digit = b.is_ascii_digit();
-        let mut bits = 0;
-        if letter {
-            bits |= LABEL_START | LABEL_REST | METRIC_START | METRIC_REST;
-        }
-        if digit {
-            bits |= LABEL_REST | METRIC_REST;
-        }
-        if b == b':' {
-            bits |= METRIC_START | METRIC_REST;
-        }
-        table[i] = bits;
-        i += 1;
-    }
-    table
-}
-
-/// Whether `name` is a non-empty name whose first byte has the `start` bit and every other
-/// byte the `rest` bit of [`NAME_CHARS`].
-#[inline]
-fn is_name(name: &[u8], start: u8, rest: u8) -> bool {
-    let Some((first, tail)) = name.split_first() else {
-        return false;
-    };
-    // No early exit in the loop: names are valid almost always, and a loop without one
-    // is unrolled.
-    let tail_ok = tail
-        .iter()
-        .fold(rest, |bits, b| bits & NAME_CHARS[usize::from(*b)]);
-    NAME_CHARS[usize::from(*first)] & start != 0 && tail_ok != 0
-}
-
-/// A fast 64-bit hash of a series' label messages (not cryptographic: a collision only makes
-/// a new series pass for a known one under the per-tenant series limit).
-#[derive(Debug, Clone, Copy)]
-struct LabelHash(u64);
-
-impl Default for LabelHash {
-    fn default() -> Self {
-        LabelHash(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl LabelHash {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-
-    #[inline]
-    fn add(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
-        }
-        let mut tail = [0u8; 8];
-        let rest = chunks.remainder();
-        tail[..rest.len()].copy_from_slice(rest);
-        // The length keeps "ab" + "c" apart from "a" + "bc".
-        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(tail) ^ ((bytes.len() as u64) << 56))
-            .wrapping_mul(Self::K);
-    }
-
-    fn finish(self) -> u64 {
-        let h = self.0;
-        (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
-    }
-}
-
 /// The name and value of one `Label` message (absent fields are empty, as in proto3).
 #[inline]
 fn label<'a>(mut r: Reader<'a>) -> Result<(&'a [u8], &'a [u8]), ScanError> {
+    if let Some(usual) = usual_label(r.buf) {
+        return Ok(usual);
+    }
     let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
     while !r.done() {
         match r.tag()? {
@@ -434,6 +408,22 @@ fn label<'a>(mut r: Reader<'a>) -> Result<(&'a [u8], &'a [u8]), ScanError> {
         }
     }
     Ok((name, value))
+}
+
+/// A label as encoders write it: the name (field 1) then the value (field 2), each under
+/// 128 bytes, so each tag and length is one byte and the fields are found without the
+/// general loop. Anything else (`None`) takes that loop.
+#[inline]
+fn usual_label(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (&[0x0a, name_len], rest) = buf.split_first_chunk::<2>()? else {
+        return None;
+    };
+    let (name, rest) = rest.split_at_checked(usize::from(name_len))?;
+    let (&[0x12, value_len], value) = rest.split_first_chunk::<2>()? else {
+        return None;
+    };
+    let one_byte_lengths = name_len < 0x80 && value_len < 0x80;
+    (one_byte_lengths && value.len() == usize::from(value_len)).then_some((name, value))
 }
 
 /// The timestamp of one `Sample` message (0 when absent).

@@ -106,12 +106,12 @@ pub struct Cli {
     )]
     pub store_flush_interval: Option<String>,
     /// Threads running the async work; large bodies are decoded on a pool of their own
-    /// [default: one per CPU core; read at start only].
+    /// [default: 1; read at start only].
     #[arg(long, env = "PEEPER_WORKER_THREADS", value_name = "N", global = true)]
     pub worker_threads: Option<usize>,
     /// How long a small batch may wait for others going to the same store URL, to share
     /// one write with them; each agent is still answered only after the store took its data
-    /// [default: 100ms; 0 = every batch alone].
+    /// [default: 300ms; 0 = every batch alone].
     #[arg(
         long,
         env = "PEEPER_STORE_BATCH_WINDOW",

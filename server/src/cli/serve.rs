@@ -17,11 +17,11 @@ pub(super) fn init_logging() {
 
 /// Serves until SIGTERM/SIGINT; every SIGHUP reads the config file (and the TLS files) again.
 pub(super) fn serve(cli: &Cli, config: ServerConfig) -> Result<(), CliError> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = config.worker_threads() {
-        builder.worker_threads(threads);
-    }
-    let runtime = builder.enable_all().build().map_err(CliError::Runtime)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads())
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
         let mut running = server::start(config).await?;
