@@ -111,7 +111,7 @@ pub struct Cli {
     pub worker_threads: Option<usize>,
     /// How long a small batch may wait for others going to the same store URL, to share
     /// one write with them; each agent is still answered only after the store took its data
-    /// [default: 300ms; 0 = every batch alone].
+    /// [default: 100ms; 0 = every batch alone].
     #[arg(
         long,
         env = "PEEPER_STORE_BATCH_WINDOW",
