@@ -82,6 +82,10 @@ requests() {
   curl -fsS "http://127.0.0.1:$1/metrics" | awk '/^peeper_server_requests_total\{code="2/ {s += $NF} END {print s + 0}'
 }
 
+store_writes() {
+  curl -fsS "http://127.0.0.1:$1/metrics" | awk '/^peeper_server_store_writes_total / {print $NF}'
+}
+
 main() {
   local binary
   for binary in "$SERVER_A" "$SERVER_B" "$AGENT"; do
@@ -107,17 +111,20 @@ main() {
   sleep 15
   echo "A: $SERVER_A $A_FLAGS"
   echo "B: $SERVER_B $B_FLAGS"
-  local window ca cb ra rb
+  local window ca cb ra rb wa wb
   for window in $(seq "$WINDOWS"); do
     ca=$(cpu_ticks "${a[0]}") cb=$(cpu_ticks "${b[0]}")
     ra=$(requests "${a[2]}") rb=$(requests "${b[2]}")
+    wa=$(store_writes "${a[2]}") wb=$(store_writes "${b[2]}")
     sleep "$SECONDS_PER_WINDOW"
     ca=$(($(cpu_ticks "${a[0]}") - ca)) cb=$(($(cpu_ticks "${b[0]}") - cb))
     ra=$(($(requests "${a[2]}") - ra)) rb=$(($(requests "${b[2]}") - rb))
+    wa=$(($(store_writes "${a[2]}") - wa)) wb=$(($(store_writes "${b[2]}") - wb))
     if [ "$ra" = 0 ] || [ "$rb" = 0 ]; then die "a server took no requests (logs in $WORK)"; fi
-    awk -v w="$window" -v ca="$ca" -v cb="$cb" -v ra="$ra" -v rb="$rb" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    awk -v w="$window" -v ca="$ca" -v cb="$cb" -v ra="$ra" -v rb="$rb" -v wa="$wa" -v wb="$wb" \
+      -v hz="$(getconf CLK_TCK)" 'BEGIN {
       a = ca * 1e6 / hz / ra; b = cb * 1e6 / hz / rb
-      printf "window %d: A %d requests, %.0f µs CPU each | B %d requests, %.0f µs each | B/A %.2f\n", w, ra, a, rb, b, b / a
+      printf "window %d: A %d requests, %.0f µs CPU each, %.2f store writes each | B %d requests, %.0f µs each, %.2f writes each | B/A %.2f\n", w, ra, a, wa / ra, rb, b, wb / rb, b / a
     }'
   done
 }

@@ -8,6 +8,13 @@
 //! bodies joined as they are ([`snappy_concat`]: nothing is decompressed or compressed
 //! again), which decodes to one `WriteRequest` holding all their series.
 //!
+//! A batch waits only while a crowd is sending. A sender that sends its next batch only
+//! after the last one was answered (an agent draining its queue after an outage) never has
+//! company in flight, and waiting would only slow it down: a window per batch. So each batch
+//! notes whether another one of its URL was in flight when it came; a group waits for
+//! others only when such an overlap happened within the last [`CROWD_MEMORY_WINDOWS`]
+//! windows, and is written at once otherwise.
+//!
 //! The delivery contract holds per batch: each sender is answered only after the write that
 //! carried its batch was answered, with that answer. When the store refuses a group as bad
 //! data or as too large, each batch of it is sent again alone, so a refusal reaches the
@@ -18,9 +25,11 @@ use crate::metrics::Metrics;
 use bytes::Bytes;
 use peeper_proto::codec::snappy_concat;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 /// Bodies up to this size (compressed) are grouped; larger ones carry enough series to be
 /// worth a write of their own.
@@ -29,6 +38,8 @@ const MAX_GROUPED_BODY: usize = 64 << 10;
 const MAX_GROUP_BYTES: usize = 1 << 20;
 /// Batches waiting for one store URL's next group; a sender waits when it is full.
 const QUEUE_DEPTH: usize = 4096;
+/// Groups wait for company this many windows after two batches of one URL last overlapped.
+const CROWD_MEMORY_WINDOWS: u32 = 10;
 
 /// Sends prepared batches to the store, grouping the small ones.
 #[derive(Debug, Clone)]
@@ -38,7 +49,15 @@ pub struct Batcher {
     /// `None`: every batch is written alone.
     window: Option<Duration>,
     /// One queue (and one collecting task) per store URL, made on first use.
-    queues: Arc<Mutex<HashMap<String, mpsc::Sender<Waiting>>>>,
+    queues: Arc<Mutex<HashMap<String, Queue>>>,
+}
+
+/// Where one store URL's batches wait.
+#[derive(Debug, Clone)]
+struct Queue {
+    sender: mpsc::Sender<Waiting>,
+    /// Batches of this URL handed over and not yet answered.
+    in_flight: Arc<AtomicUsize>,
 }
 
 /// A batch waiting for its group's write, and where its answer goes.
@@ -46,6 +65,54 @@ pub struct Batcher {
 struct Waiting {
     prepared: Prepared,
     reply: oneshot::Sender<Result<(), ForwardError>>,
+    /// Another batch of the URL was in flight when this one came.
+    overlapped: bool,
+}
+
+/// Counts a batch in flight until dropped (answered, or its sender gone).
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Counts one more; whether others were in flight already.
+    fn enter(count: &Arc<AtomicUsize>) -> (InFlight, bool) {
+        let before = count.fetch_add(1, Ordering::Relaxed);
+        (InFlight(Arc::clone(count)), before > 0)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether a crowd sends to one URL: batches overlapped within the memory.
+#[derive(Debug)]
+struct Crowd {
+    memory: Duration,
+    last_overlap: Option<Instant>,
+}
+
+impl Crowd {
+    fn new(window: Duration) -> Self {
+        Crowd {
+            memory: window * CROWD_MEMORY_WINDOWS,
+            last_overlap: None,
+        }
+    }
+
+    /// Notes a batch's arrival at `now`.
+    fn arrived(&mut self, overlapped: bool, now: Instant) {
+        if overlapped {
+            self.last_overlap = Some(now);
+        }
+    }
+
+    /// Whether a group forming at `now` should wait for company.
+    fn present(&self, now: Instant) -> bool {
+        self.last_overlap
+            .is_some_and(|at| now.saturating_duration_since(at) < self.memory)
+    }
 }
 
 impl Batcher {
@@ -64,23 +131,34 @@ impl Batcher {
             return write_alone(&self.forwarder, &self.metrics, prepared).await;
         }
         let queue = self.queue(&prepared.url);
+        let (_in_flight, overlapped) = InFlight::enter(&queue.in_flight);
         let (reply, answer) = oneshot::channel();
+        let waiting = Waiting {
+            prepared,
+            reply,
+            overlapped,
+        };
         queue
-            .send(Waiting { prepared, reply })
+            .sender
+            .send(waiting)
             .await
             .map_err(|_| shutting_down())?;
         answer.await.map_err(|_| shutting_down())?
     }
 
     /// The queue of `url`, with its collecting task started on first use.
-    fn queue(&self, url: &reqwest::Url) -> mpsc::Sender<Waiting> {
+    fn queue(&self, url: &reqwest::Url) -> Queue {
         let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(queue) = queues.get(url.as_str()) {
             return queue.clone();
         }
-        let (queue, waiting) = mpsc::channel(QUEUE_DEPTH);
+        let (sender, waiting) = mpsc::channel(QUEUE_DEPTH);
         let window = self.window.unwrap_or_default();
         tokio::spawn(collect(self.clone(), window, waiting));
+        let queue = Queue {
+            sender,
+            in_flight: Arc::default(),
+        };
         queues.insert(url.as_str().to_owned(), queue.clone());
         queue
     }
@@ -90,16 +168,26 @@ fn shutting_down() -> ForwardError {
     ForwardError::Connect("the server is shutting down".to_owned())
 }
 
-/// Forms groups from one URL's queue: the first batch waits at most `window` for others;
-/// each group is written by a task of its own while the next one forms.
+/// Forms groups from one URL's queue: while a crowd sends, the first batch waits at most
+/// `window` for others; otherwise the group is what is queued already. Each group is written
+/// by a task of its own while the next one forms.
 async fn collect(batcher: Batcher, window: Duration, mut waiting: mpsc::Receiver<Waiting>) {
+    let mut crowd = Crowd::new(window);
     while let Some(first) = waiting.recv().await {
-        let deadline = tokio::time::Instant::now() + window;
+        let now = Instant::now();
+        crowd.arrived(first.overlapped, now);
+        let deadline = if crowd.present(now) {
+            now + window
+        } else {
+            now
+        };
         let mut bytes = first.prepared.body.len();
         let mut group = vec![first];
         while bytes < MAX_GROUP_BYTES {
+            // A timeout polls its future first: what is queued joins even past the deadline.
             match tokio::time::timeout_at(deadline, waiting.recv()).await {
                 Ok(Some(next)) => {
+                    crowd.arrived(next.overlapped, Instant::now());
                     bytes += next.prepared.body.len();
                     group.push(next);
                 }
@@ -114,7 +202,9 @@ async fn collect(batcher: Batcher, window: Duration, mut waiting: mpsc::Receiver
 async fn write_group(batcher: Batcher, mut group: Vec<Waiting>) {
     let (forwarder, metrics) = (&batcher.forwarder, &batcher.metrics);
     if group.len() == 1 {
-        let Waiting { prepared, reply } = group.remove(0);
+        let Waiting {
+            prepared, reply, ..
+        } = group.remove(0);
         let _ = reply.send(write_alone(forwarder, metrics, prepared).await);
         return;
     }
@@ -123,7 +213,10 @@ async fn write_group(batcher: Batcher, mut group: Vec<Waiting>) {
     drop(bodies);
     let Ok(body) = joined else {
         // Not reached: every body passed snappy's header check on the way in.
-        for Waiting { prepared, reply } in group {
+        for Waiting {
+            prepared, reply, ..
+        } in group
+        {
             let _ = reply.send(write_alone(forwarder, metrics, prepared).await);
         }
         return;
@@ -142,7 +235,10 @@ async fn write_group(batcher: Batcher, mut group: Vec<Waiting>) {
         }
         // About the data: find whose, by sending each batch alone.
         Err(ForwardError::Rejected { .. } | ForwardError::TooLarge { .. }) => {
-            for Waiting { prepared, reply } in group {
+            for Waiting {
+                prepared, reply, ..
+            } in group
+            {
                 let _ = reply.send(write_alone(forwarder, metrics, prepared).await);
             }
         }
@@ -161,4 +257,35 @@ async fn write_alone(
 ) -> Result<(), ForwardError> {
     metrics.store_write();
     forwarder.send(prepared).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crowd_is_present_only_within_its_memory_of_an_overlap() {
+        let window = Duration::from_millis(100);
+        let start = Instant::now();
+        let mut crowd = Crowd::new(window);
+        crowd.arrived(false, start);
+        assert!(!crowd.present(start), "a lone batch has no crowd");
+        crowd.arrived(true, start);
+        let memory = window * CROWD_MEMORY_WINDOWS;
+        assert!(crowd.present(start + memory - Duration::from_millis(1)));
+        crowd.arrived(false, start + memory);
+        assert!(!crowd.present(start + memory), "the crowd is forgotten");
+    }
+
+    #[test]
+    fn in_flight_counts_until_dropped_and_tells_of_overlaps() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let (first, overlapped) = InFlight::enter(&count);
+        assert!(!overlapped);
+        let (second, overlapped) = InFlight::enter(&count);
+        assert!(overlapped);
+        drop((first, second));
+        assert_eq!(count.load(Ordering::Relaxed), 0);
+        assert!(!InFlight::enter(&count).1);
+    }
 }

@@ -23,10 +23,10 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:8480";
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9480";
 /// Default interval of the store flushes (`--store-flush-interval`).
 pub const DEFAULT_STORE_FLUSH: Duration = Duration::from_secs(1);
-/// How long a small batch may wait for others of its store URL to go in the same write.
-/// Not longer: an agent sends its queue one batch at a time after an outage, and each waits
-/// this long (ARCHITECTURE.md, "Server CPU per request").
-pub const DEFAULT_STORE_BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// How long a small batch may wait for others of its store URL to go in the same write,
+/// while a crowd sends (ARCHITECTURE.md, "Server CPU per request"). Not longer: an agent
+/// draining its queue among a crowd waits this long per batch.
+pub const DEFAULT_STORE_BATCH_WINDOW: Duration = Duration::from_millis(300);
 /// Async worker threads (`--worker-threads`): one, since a request's work is small and a
 /// second worker mostly adds wake-ups (ARCHITECTURE.md, "Server CPU per request"); large
 /// bodies are decoded on the blocking pool, one per core at once.
@@ -161,7 +161,7 @@ pub struct FileConfig {
     /// Threads running the async work (default: 1; read at start only).
     pub worker_threads: Option<usize>,
     /// How long a small batch may wait to share one write to the store with others
-    /// (default `100ms`; `0` = every batch alone).
+    /// (default `300ms`; `0` = every batch alone).
     pub store_batch_window: Option<String>,
 }
 

@@ -181,3 +181,27 @@ async fn a_refused_group_is_split_and_only_the_batch_the_store_cannot_take_is_re
         None
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_sender_sending_one_batch_at_a_time_does_not_wait_the_window() {
+    // An agent draining its queue sends the next batch only once the last was answered:
+    // nothing keeps it company, so waiting a window per batch would only slow the drain.
+    let vm = VictoriaMetrics::start();
+    let window = Duration::from_secs(5);
+    let server = Server::start(&vm, window).await;
+    let started = std::time::Instant::now();
+    for cycle in 0..5 {
+        let answers = server
+            .push_all(vec![batch(&format!("drain_{cycle}"), 30)])
+            .await;
+        assert_eq!(answers[0].0, 204, "{}", answers[0].1);
+    }
+    let took = started.elapsed();
+    assert!(
+        took < window,
+        "5 batches one after another took {took:?}: they waited for company"
+    );
+    assert_eq!(server.metric("peeper_server_store_writes_total").await, 5.0);
+    vm.flush();
+    assert_series(&vm, r#"{__name__=~"drain_.*", tenant="acme"}"#, 150.0);
+}

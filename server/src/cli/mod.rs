@@ -110,8 +110,9 @@ pub struct Cli {
     #[arg(long, env = "PEEPER_WORKER_THREADS", value_name = "N", global = true)]
     pub worker_threads: Option<usize>,
     /// How long a small batch may wait for others going to the same store URL, to share
-    /// one write with them; each agent is still answered only after the store took its data
-    /// [default: 100ms; 0 = every batch alone].
+    /// one write with them, while many agents send (a lone sender never waits); each agent
+    /// is still answered only after the store took its data [default: 300ms; 0 = every batch
+    /// alone].
     #[arg(
         long,
         env = "PEEPER_STORE_BATCH_WINDOW",
