@@ -112,6 +112,29 @@ pub fn snappy_decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecErro
         .map_err(|e| CodecError::Snappy(e.to_string()))
 }
 
+/// [`snappy_decompress`] into `out`, which is grown (never shrunk) to hold the decoded
+/// bytes; returns their length: `out[..len]`. A buffer used again needs no zeroing of what
+/// it held before, since the decoder writes every byte up to `len`.
+pub fn snappy_decompress_into(
+    body: &[u8],
+    limit: usize,
+    out: &mut Vec<u8>,
+) -> Result<usize, CodecError> {
+    let declared = snappy_declared_len(body)?;
+    if declared > limit {
+        return Err(CodecError::TooLarge {
+            declared: declared as u64,
+            limit,
+        });
+    }
+    if out.len() < declared {
+        out.resize(declared, 0);
+    }
+    snap::raw::Decoder::new()
+        .decompress(body, &mut out[..declared])
+        .map_err(|e| CodecError::Snappy(e.to_string()))
+}
+
 /// Decompresses a zstd frame, refusing when the frame declares more than `limit` bytes or,
 /// for frames that do not declare their size, as soon as the output passes `limit`.
 pub fn zstd_decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {

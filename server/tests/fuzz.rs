@@ -164,7 +164,7 @@ proptest! {
             for (range, series) in watched.iter().zip(expected) {
                 prop_assert_eq!(&TimeSeries::decode(&decoded[range.clone()]).unwrap(), series);
             }
-            prop_assert_eq!(decoded, raw);
+            prop_assert_eq!(&decoded[..], &raw[..]);
             prop_assert_eq!(summary.series, request.timeseries.len());
             let samples: usize = request.timeseries.iter().map(|s| s.samples.len()).sum();
             prop_assert_eq!(summary.samples, samples);

@@ -55,6 +55,27 @@ fn snappy_header_over_limit_is_refused_before_decoding() {
 }
 
 #[test]
+fn snappy_into_a_used_buffer_gives_exactly_the_body() {
+    let big = encode_write_request(&sample_request());
+    let small = snappy_compress(b"short");
+    let mut buf = Vec::new();
+    let len = snappy_decompress_into(&big, 1 << 20, &mut buf).unwrap();
+    assert_eq!(buf[..len], sample_request().encode_to_vec()[..]);
+    // A smaller body after a larger one: its bytes only, the buffer not shrunk.
+    let capacity = buf.len();
+    let len = snappy_decompress_into(&small, 1 << 20, &mut buf).unwrap();
+    assert_eq!(&buf[..len], b"short");
+    assert_eq!(buf.len(), capacity);
+    assert!(matches!(
+        snappy_decompress_into(&big, 16, &mut buf),
+        Err(CodecError::TooLarge { limit: 16, .. })
+    ));
+    let mut cut = big.clone();
+    cut.truncate(big.len() / 2);
+    assert!(snappy_decompress_into(&cut, 1 << 20, &mut buf).is_err());
+}
+
+#[test]
 fn zstd_over_limit_is_refused() {
     let body = zstd_compress(&vec![0u8; 4096]);
     assert!(matches!(

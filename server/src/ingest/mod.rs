@@ -5,12 +5,14 @@
 //! Both transports run the same [`pipeline`]; [`IngestError::answer`] is the one place that
 //! maps failures to the answers of the status contract (`peeper_proto::status`).
 
+mod decoded;
 mod error;
 mod gate;
 mod grpc;
 mod http;
 mod pipeline;
 
+pub use decoded::Decoded;
 pub use error::{IngestError, RETRY_AFTER_SECS};
 pub use grpc::GrpcIngest;
 pub use pipeline::{Caller, PeerAddr, Validated, validate};

@@ -4,6 +4,7 @@
 //! batches in groups, [`crate::batcher`]), answering only after the store did. Refusals are counted and logged with the client's address here.
 
 use super::AppState;
+use super::decoded::Decoded;
 use super::error::IngestError;
 use crate::auth::Credential;
 use crate::config::Limits;
@@ -23,7 +24,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// series that liveness tracking watches are ([`peeper_proto::names::WATCHED`]).
 #[derive(Debug)]
 pub struct Validated {
-    pub decoded: Vec<u8>,
+    pub decoded: Decoded,
     pub summary: Summary,
     pub watched: Vec<Range<usize>>,
     /// Each series' label hash, when `limits.max_series_per_tenant` is on.
@@ -53,13 +54,17 @@ pub fn validate(
             });
         }
     }
-    let decoded =
-        codec::decompress(original, encoding, limits.max_decoded_bytes).map_err(|e| match e {
-            CodecError::TooLarge { declared, limit } => {
-                IngestError::DecodedTooLarge { declared, limit }
-            }
-            other => IngestError::Decompress(other),
-        })?;
+    let limit = limits.max_decoded_bytes;
+    let decoded = match encoding {
+        Encoding::Snappy => Decoded::snappy(original, limit),
+        Encoding::Zstd => codec::zstd_decompress(original, limit).map(Decoded::from),
+    }
+    .map_err(|e| match e {
+        CodecError::TooLarge { declared, limit } => {
+            IngestError::DecodedTooLarge { declared, limit }
+        }
+        other => IngestError::Decompress(other),
+    })?;
     let mut out = scan::ScanOutput {
         watched: Vec::new(),
         hashes: (limits.max_series_per_tenant > 0).then(Vec::new),
